@@ -1,0 +1,66 @@
+/*
+ * cprof.h: the public API of libcprof, profiling and tracing for C and C++.
+ *
+ * Link with `pkg-config --libs cprof`, or load libcprof.so with LD_PRELOAD (or
+ * `cprof run`) and steer it through CPROF_* environment variables instead.
+ *
+ * Conventions: functions that can fail return 0 on success and -1 on failure;
+ * cprof_last_error() then says why, in one line. Every function is safe to
+ * call from any thread. None is async-signal-safe unless its comment says so.
+ * Paths may contain "%p", replaced by the process id.
+ */
+#ifndef CPROF_H
+#define CPROF_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define CPROF_API __attribute__((visibility("default")))
+#else
+#define CPROF_API
+#endif
+
+#define CPROF_VERSION_MAJOR 0
+#define CPROF_VERSION_MINOR 1
+#define CPROF_VERSION_PATCH 0
+
+/* The library's version as "MAJOR.MINOR.PATCH". */
+CPROF_API const char *cprof_version(void);
+
+/* The reason the last failing call on this thread failed, as one line
+ * without a trailing newline; "" if none has failed. Valid until the next
+ * failing call on the same thread. */
+CPROF_API const char *cprof_last_error(void);
+
+/* ---- CPU profile --------------------------------------------------------- */
+
+/* Starts sampling the CPU time of every thread of the process, existing and
+ * future, `hz` times per CPU-second of each thread (1..10000; 0 means 100).
+ * The profile is written to `path` (gzip'd pprof) by cprof_cpu_stop(), at
+ * exit, or when the process dies of SIGINT/SIGTERM. Fails if already on. */
+CPROF_API int cprof_cpu_start(const char *path, int hz);
+
+/* Stops sampling and writes the profile to the path given at start. */
+CPROF_API int cprof_cpu_stop(void);
+
+/* 1 if CPU profiling is running, 0 otherwise. Async-signal-safe. */
+CPROF_API int cprof_cpu_running(void);
+
+/* ---- Labels ---------------------------------------------------------------- */
+
+/* Pushes key=value onto the calling thread's label stack; CPU samples taken
+ * on this thread carry every label on the stack as pprof labels (a later push
+ * of the same key hides the earlier value). Strings are copied. At most 16
+ * labels deep; -1 beyond. */
+CPROF_API int cprof_label_push(const char *key, const char *value);
+
+/* Pops the label pushed last on this thread; does nothing if none. */
+CPROF_API void cprof_label_pop(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CPROF_H */
