@@ -1,0 +1,494 @@
+/*
+ * cpu.c: owns CPU profiling: one sampler per thread, the SIGPROF handler,
+ * start/stop, and writing the profile at stop, at exit, or before the
+ * process dies of SIGINT/SIGTERM.
+ *
+ * Why per-thread samplers: a process-wide ITIMER_PROF delivers one signal per
+ * tick to whichever thread is running, losing samples when several threads
+ * are busy. Each thread gets its own CPU-time sampler instead:
+ * - perf: a perf_event task-clock counter of the thread, overflowing every
+ *   1/hz seconds of its CPU time and signalling that thread (F_SETOWN_EX).
+ *   hrtimer-driven, so rates above the kernel tick (250 Hz) are real.
+ * - timer: a POSIX timer on the thread's CPU clock (SIGEV_THREAD_ID), what
+ *   Go uses; checked only at kernel ticks, so above ~250 Hz a signal stands
+ *   for several periods: si_overrun says how many, and the sample is
+ *   weighted accordingly (totals stay right, resolution does not).
+ * perf is tried first; where the kernel refuses it (perf_event_paranoid,
+ * seccomp, containers) cprof says so once and uses timers.
+ *
+ * Locking: the samplers are attached and detached under the thread registry
+ * lock (threads.c), so thread start/end and start/stop never race. The
+ * handler reads only atomics: `table` and `running`; `in_handler` counts
+ * handlers in flight so that stop can wait for them before reading the table.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/perf_event.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "cprof.h"
+#include "cpu.h"
+#include "errors.h"
+#include "labels.h"
+#include "settings.h"
+#include "signals.h"
+#include "threads.h"
+#include "unwind.h"
+
+/* Table sizes: unique stacks and frames in all (virtual; touched as used). */
+#define MAX_STACKS (256 * 1024)
+#define MAX_FRAMES (8 * 1024 * 1024)
+
+struct sampler {
+    pid_t tid;
+    int kind; /* CPROF_ENGINE_PERF or _TIMER */
+    int fd;   /* perf */
+    dev_t dev;
+    ino_t ino;
+    timer_t timer; /* timer */
+};
+
+static struct {
+    /* Under the registry lock: */
+    struct sampler *samplers;
+    size_t nsamplers, cap;
+    enum cprof_cpu_engine engine, forced;
+    int perf_refused_warned;
+    /* Set at start, read at stop: */
+    char pattern[4096]; /* as given: may hold %p */
+    char path[4096];    /* expanded, absolute */
+    int hz;
+    int64_t period_ns;
+    struct timespec start_mono;
+    int64_t start_unix_ns;
+} cpu;
+
+static pthread_mutex_t api_lock = PTHREAD_MUTEX_INITIALIZER; /* start/stop/flush */
+static _Atomic(cprof_samples *) table;
+static _Atomic int running;
+static _Atomic int in_handler;
+static int flush_pipe[2] = {-1, -1};
+static _Atomic int flushing;
+static int atexit_registered, flusher_started;
+
+/* ---- The signal handler ------------------------------------------------------ */
+
+/* async-signal-safe: atomics, cprof__stack_hi, cprof__unwind,
+ * cprof__samples_add and cprof__labels_current are; errno is preserved. */
+static void on_sigprof(int sig, siginfo_t *si, void *uc)
+{
+    int saved_errno = errno;
+    atomic_fetch_add_explicit(&in_handler, 1, memory_order_acquire);
+    cprof_samples *t = atomic_load_explicit(&table, memory_order_acquire);
+    /* Ours: perf overflow (si_code POLL_*) or our timer. A SIGPROF sent with
+     * kill/tgkill by someone else carries no CPU time: ignore it. */
+    int from_perf = si->si_code > 0 && si->si_code != SI_KERNEL;
+    int from_timer = si->si_code == SI_TIMER;
+    if (t && atomic_load_explicit(&running, memory_order_relaxed) && (from_perf || from_timer) &&
+        !cprof__threads_is_internal()) {
+        uint64_t weight = 1;
+        if (from_timer && si->si_overrun > 0)
+            weight += (uint64_t)si->si_overrun;
+        uint64_t pcs[CPROF_MAX_FRAMES];
+        const ucontext_t *ctx = uc;
+        uintptr_t hi = cprof__stack_hi((uintptr_t)ctx->uc_mcontext.gregs[REG_RSP]);
+        int n = cprof__unwind(uc, pcs, CPROF_MAX_FRAMES, hi);
+        cprof__samples_add(t, pcs, n, cprof__labels_current(), weight);
+    }
+    atomic_fetch_sub_explicit(&in_handler, 1, memory_order_release);
+    errno = saved_errno;
+}
+
+/* ---- Samplers ------------------------------------------------------------------- */
+
+static int perf_open(pid_t tid, int64_t period_ns, struct sampler *s)
+{
+    struct perf_event_attr attr;
+    memset(&attr, 0, sizeof attr);
+    attr.size = sizeof attr;
+    attr.type = PERF_TYPE_SOFTWARE;
+    attr.config = PERF_COUNT_SW_TASK_CLOCK;
+    attr.sample_period = (uint64_t)period_ns;
+    attr.disabled = 1;
+    attr.exclude_hv = 1;
+    /* Counting kernel time too keeps system CPU in the profile; where the
+     * kernel forbids it (perf_event_paranoid >= 2 without privilege) we fall
+     * back to user time only. */
+    int fd = (int)syscall(SYS_perf_event_open, &attr, tid, -1, -1, PERF_FLAG_FD_CLOEXEC);
+    if (fd < 0 && errno == EACCES) {
+        attr.exclude_kernel = 1;
+        fd = (int)syscall(SYS_perf_event_open, &attr, tid, -1, -1, PERF_FLAG_FD_CLOEXEC);
+    }
+    if (fd < 0)
+        return -1;
+    /* Signals go to the sampled thread itself, with si_fd. Without a ring
+     * buffer the kernel still signals every overflow (O_ASYNC). */
+    struct f_owner_ex owner = {F_OWNER_TID, tid};
+    struct stat st;
+    if (fcntl(fd, F_SETFL, O_ASYNC) < 0 || fcntl(fd, F_SETSIG, SIGPROF) < 0 ||
+        fcntl(fd, F_SETOWN_EX, &owner) < 0 || fstat(fd, &st) < 0 ||
+        ioctl(fd, PERF_EVENT_IOC_ENABLE, 0) < 0) {
+        int err = errno;
+        close(fd);
+        errno = err;
+        return -1;
+    }
+    s->kind = CPROF_ENGINE_PERF;
+    s->fd = fd;
+    s->dev = st.st_dev;
+    s->ino = st.st_ino;
+    return 0;
+}
+
+/* The CPU-time clock of any thread of this process, by tid (the kernel's
+ * encoding, as glibc's pthread_getcpuclockid computes for a pthread_t). */
+static clockid_t thread_cpu_clock(pid_t tid)
+{
+    return (clockid_t)((~(unsigned)tid << 3) | 6); /* CPUCLOCK_PERTHREAD | CPUCLOCK_SCHED */
+}
+
+static int timer_open(pid_t tid, int64_t period_ns, struct sampler *s)
+{
+    struct sigevent sev;
+    memset(&sev, 0, sizeof sev);
+    sev.sigev_notify = SIGEV_THREAD_ID;
+    sev.sigev_signo = SIGPROF;
+    sev._sigev_un._tid = tid;
+    if (timer_create(thread_cpu_clock(tid), &sev, &s->timer) < 0)
+        return -1;
+    struct itimerspec its;
+    its.it_interval.tv_sec = period_ns / 1000000000;
+    its.it_interval.tv_nsec = period_ns % 1000000000;
+    its.it_value = its.it_interval;
+    if (timer_settime(s->timer, 0, &its, NULL) < 0) {
+        int err = errno;
+        timer_delete(s->timer);
+        errno = err;
+        return -1;
+    }
+    s->kind = CPROF_ENGINE_TIMER;
+    return 0;
+}
+
+static void sampler_close(struct sampler *s)
+{
+    if (s->kind == CPROF_ENGINE_PERF) {
+        /* Close only if the descriptor is still our perf event: a program
+         * that closed every fd may have reused the number for a file. */
+        struct stat st;
+        if (fstat(s->fd, &st) == 0 && st.st_dev == s->dev && st.st_ino == s->ino) {
+            ioctl(s->fd, PERF_EVENT_IOC_DISABLE, 0);
+            close(s->fd);
+        }
+    } else if (s->kind == CPROF_ENGINE_TIMER) {
+        timer_delete(s->timer);
+    }
+    s->kind = 0;
+}
+
+static struct sampler *find_sampler(pid_t tid)
+{
+    for (size_t i = 0; i < cpu.nsamplers; i++)
+        if (cpu.samplers[i].tid == tid)
+            return &cpu.samplers[i];
+    return NULL;
+}
+
+/* Registry lock held. */
+static void attach(pid_t tid, void *unused)
+{
+    (void)unused;
+    struct sampler *old = find_sampler(tid);
+    if (old) /* a reused tid: the old thread is gone */
+        sampler_close(old);
+    if (!old && cpu.nsamplers == cpu.cap) {
+        size_t cap = cpu.cap ? cpu.cap * 2 : 64;
+        struct sampler *grown = realloc(cpu.samplers, cap * sizeof *grown);
+        if (!grown)
+            return;
+        cpu.samplers = grown;
+        cpu.cap = cap;
+    }
+    struct sampler s = {.tid = tid};
+    int ok = -1;
+    if (cpu.engine == CPROF_ENGINE_PERF) {
+        ok = perf_open(tid, cpu.period_ns, &s);
+        if (ok < 0 && errno != ESRCH && errno != EMFILE && cpu.forced != CPROF_ENGINE_PERF) {
+            if (!cpu.perf_refused_warned)
+                cprof__warn("perf_event_open refused (%s); sampling with POSIX CPU timers, "
+                            "which the kernel checks only at its tick (about 250 Hz): faster "
+                            "rates are counted by weight, not by more stacks",
+                            strerror(errno));
+            cpu.perf_refused_warned = 1;
+            cpu.engine = CPROF_ENGINE_TIMER;
+        }
+    }
+    if (ok < 0 && cpu.engine == CPROF_ENGINE_TIMER)
+        ok = timer_open(tid, cpu.period_ns, &s);
+    if (ok < 0 && errno == EMFILE && cpu.engine == CPROF_ENGINE_PERF)
+        ok = timer_open(tid, cpu.period_ns, &s); /* out of descriptors: this thread only */
+    if (ok < 0)
+        return; /* the thread ended meanwhile (ESRCH), or no sampler can be had */
+    if (old)
+        *old = s;
+    else
+        cpu.samplers[cpu.nsamplers++] = s;
+}
+
+static void on_thread_start(pid_t tid)
+{
+    if (atomic_load(&running))
+        attach(tid, NULL);
+}
+
+static void on_thread_end(pid_t tid)
+{
+    struct sampler *s = find_sampler(tid);
+    if (!s)
+        return;
+    sampler_close(s);
+    *s = cpu.samplers[--cpu.nsamplers];
+}
+
+static void detach_all(void)
+{
+    for (size_t i = 0; i < cpu.nsamplers; i++)
+        sampler_close(&cpu.samplers[i]);
+    cpu.nsamplers = 0;
+}
+
+/* ---- The flusher: writes profiles when SIGINT/SIGTERM would kill us --------- */
+
+/* async-signal-safe: write(2) to a pipe; if that fails, die at once. */
+static void on_fatal(int sig)
+{
+    unsigned char b = (unsigned char)sig;
+    if (atomic_exchange(&flushing, 1) || flush_pipe[1] < 0 || write(flush_pipe[1], &b, 1) != 1)
+        cprof__signals_die(sig); /* a second signal, or no flusher: die now */
+}
+
+static void *flusher_main(void *unused)
+{
+    (void)unused;
+    for (;;) {
+        struct pollfd p = {flush_pipe[0], POLLIN, 0};
+        int r = poll(&p, 1, 1000);
+        if (r == 0) {
+            /* Once a second: pick up objects loaded behind dlopen's back
+             * (glibc's own NSS and iconv loads), cheap when nothing changed. */
+            static uint64_t seen_unknown;
+            cprof_unwind_stats st;
+            cprof__unwind_stats(&st);
+            if (atomic_load(&running) && st.unknown_pc != seen_unknown) {
+                seen_unknown = st.unknown_pc;
+                cprof__unwind_refresh();
+            }
+            continue;
+        }
+        unsigned char sig;
+        if (r < 0 || read(flush_pipe[0], &sig, 1) != 1)
+            continue;
+        cprof__cpu_flush();
+        cprof__signals_die(sig);
+    }
+    return NULL;
+}
+
+static void start_flusher(void)
+{
+    if (flusher_started)
+        return;
+    if (pipe2(flush_pipe, O_CLOEXEC) < 0)
+        return;
+    pthread_t t;
+    if (cprof__thread_create_internal(&t, flusher_main, NULL) != 0) {
+        close(flush_pipe[0]);
+        close(flush_pipe[1]);
+        flush_pipe[0] = flush_pipe[1] = -1;
+        return;
+    }
+    pthread_detach(t);
+    flusher_started = 1;
+}
+
+static void at_exit(void)
+{
+    cprof__cpu_flush();
+}
+
+static void on_sigprof_taken(void)
+{
+    cprof_cpu_stop();
+}
+
+/* ---- API ---------------------------------------------------------------------------- */
+
+void cprof__cpu_set_engine(enum cprof_cpu_engine engine)
+{
+    cpu.forced = engine;
+}
+
+static int64_t now_unix_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+CPROF_API int cprof_cpu_start(const char *path, int hz)
+{
+    if (!path || !*path)
+        return cprof__fail("cprof_cpu_start: no output path");
+    if (hz == 0)
+        hz = 100;
+    if (hz < 1 || hz > 10000)
+        return cprof__fail("cprof_cpu_start: rate %d Hz out of range (1..10000)", hz);
+    pthread_mutex_lock(&api_lock);
+    int rc = -1;
+    if (atomic_load(&running)) {
+        cprof__fail("cprof_cpu_start: CPU profiling is already running");
+        goto out;
+    }
+    if (strlen(path) >= sizeof cpu.pattern) {
+        cprof__fail("cprof_cpu_start: path too long");
+        goto out;
+    }
+    strcpy(cpu.pattern, path);
+    if (cprof__settings_expand_path(path, cpu.path, sizeof cpu.path) < 0 ||
+        cprof__settings_check_writable(cpu.path) < 0)
+        goto out; /* the helpers set the error */
+    cprof_samples *t = cprof__samples_new(MAX_STACKS, MAX_FRAMES);
+    if (!t) {
+        cprof__fail("cprof_cpu_start: cannot map the sample table: %s", strerror(errno));
+        goto out;
+    }
+    if (cprof__signals_take_prof(on_sigprof, on_sigprof_taken) < 0) {
+        cprof__samples_free(t);
+        cprof__fail("cprof_cpu_start: the program has its own SIGPROF handler; cannot sample");
+        goto out;
+    }
+    cprof__unwind_refresh();
+    cprof__threads_refresh_maps();
+    start_flusher();
+    cprof__signals_watch_fatal(on_fatal);
+    if (!atexit_registered) {
+        atexit(at_exit);
+        atexit_registered = 1;
+    }
+
+    cpu.hz = hz;
+    cpu.period_ns = 1000000000LL / hz;
+    cpu.start_unix_ns = now_unix_ns();
+    clock_gettime(CLOCK_MONOTONIC, &cpu.start_mono);
+    atomic_store(&table, t);
+
+    cprof__threads_lock();
+    cpu.engine = cpu.forced ? cpu.forced : CPROF_ENGINE_PERF;
+    atomic_store(&running, 1);
+    cprof_thread_hooks hooks = {on_thread_start, on_thread_end};
+    cprof__threads_set_hooks(&hooks);
+    cprof__threads_each(attach, NULL);
+    cprof__threads_unlock();
+    rc = 0;
+out:
+    pthread_mutex_unlock(&api_lock);
+    return rc;
+}
+
+/* Stops the samplers and waits for handlers in flight; returns the table. */
+static cprof_samples *stop_sampling(void)
+{
+    cprof__threads_lock();
+    atomic_store(&running, 0);
+    detach_all();
+    cprof__threads_set_hooks(NULL);
+    cprof__threads_unlock();
+    cprof_samples *t = atomic_exchange(&table, NULL);
+    /* A handler that loaded `table` before the exchange finishes within
+     * microseconds; bound the wait anyway. */
+    for (int i = 0; i < 1000000 && atomic_load(&in_handler); i++)
+        sched_yield();
+    return t;
+}
+
+static int stop_and_write(void)
+{
+    if (!atomic_load(&running))
+        return cprof__fail("cprof_cpu_stop: CPU profiling is not running");
+    struct timespec end;
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    cprof_samples *t = stop_sampling();
+    struct cprof_cpu_profile_info info = {
+        .period_ns = cpu.period_ns,
+        .start_unix_ns = cpu.start_unix_ns,
+        .duration_ns = (end.tv_sec - cpu.start_mono.tv_sec) * 1000000000LL +
+                       (end.tv_nsec - cpu.start_mono.tv_nsec),
+        .engine = cpu.engine == CPROF_ENGINE_TIMER ? "timer" : "perf",
+        .hz = cpu.hz,
+    };
+    int rc = t ? cprof__cpu_write(cpu.path, t, &info) : -1;
+    if (rc < 0)
+        cprof__warn("%s", cprof_last_error());
+    cprof__samples_free(t);
+    cprof__unwind_reclaim();
+    return rc;
+}
+
+CPROF_API int cprof_cpu_stop(void)
+{
+    pthread_mutex_lock(&api_lock);
+    int rc = stop_and_write();
+    pthread_mutex_unlock(&api_lock);
+    return rc;
+}
+
+void cprof__cpu_flush(void)
+{
+    pthread_mutex_lock(&api_lock);
+    if (atomic_load(&running))
+        stop_and_write();
+    pthread_mutex_unlock(&api_lock);
+}
+
+CPROF_API int cprof_cpu_running(void)
+{
+    return atomic_load(&running);
+}
+
+/* In a forked child only the forking thread exists, its sampler (perf event
+ * or timer) is not inherited, and the parent will write its own profile:
+ * the child forgets the parent's profile. With a %p path (one file per
+ * process), the child profiles itself from here on. */
+static void atfork_child(void)
+{
+    int was_running = atomic_exchange(&running, 0);
+    cprof_samples *t = atomic_exchange(&table, NULL);
+    detach_all(); /* closes the inherited perf descriptors; timers are not inherited */
+    if (flush_pipe[0] >= 0) {
+        close(flush_pipe[0]);
+        close(flush_pipe[1]);
+    }
+    flusher_started = 0;
+    flush_pipe[0] = flush_pipe[1] = -1;
+    atomic_store(&flushing, 0);
+    pthread_mutex_init(&api_lock, NULL);
+    cprof__samples_free(t);
+    if (was_running && strstr(cpu.pattern, "%p"))
+        cprof_cpu_start(cpu.pattern, cpu.hz);
+}
+
+void cprof__cpu_init(void)
+{
+    pthread_atfork(NULL, NULL, atfork_child);
+}

@@ -1,0 +1,26 @@
+/*
+ * init.c: owns the library's life cycle: the constructor that sets cprof up
+ * in every process it is loaded into (preloaded or linked), in dependency
+ * order, and the version.
+ */
+#include "cprof.h"
+#include "cpu.h"
+#include "settings.h"
+#include "threads.h"
+
+CPROF_API const char *cprof_version(void)
+{
+    #define CPROF_STR2(x) #x
+#define CPROF_STR(x) CPROF_STR2(x)
+    return CPROF_STR(CPROF_VERSION_MAJOR) "." CPROF_STR(CPROF_VERSION_MINOR) "." CPROF_STR(
+        CPROF_VERSION_PATCH);
+}
+
+/* Runs before main. The order matters: the thread registry must exist (and
+ * its fork handler be registered first) before any profiler starts. */
+__attribute__((constructor)) static void cprof_init(void)
+{
+    cprof__threads_init();
+    cprof__cpu_init();
+    cprof__settings_apply();
+}

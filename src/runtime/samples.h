@@ -1,0 +1,38 @@
+/*
+ * samples.h: a table of unique (stack, label set) keys with counts, filled
+ * from signal handlers without locks and read when a profile is written.
+ */
+#ifndef CPROF_SAMPLES_H
+#define CPROF_SAMPLES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CPROF_MAX_FRAMES 128
+
+typedef struct cprof_samples cprof_samples;
+
+/* Maps a table for up to `max_stacks` unique stacks with `max_frames` frames
+ * in all (virtual memory, touched as used). NULL if mmap fails. */
+cprof_samples *cprof__samples_new(size_t max_stacks, size_t max_frames);
+void cprof__samples_free(cprof_samples *t);
+
+/* Adds `weight` to the count of (frames, labels). Async-signal-safe: atomics
+ * only, no locks, bounded work; when the table is full the weight goes to a
+ * lost counter instead. */
+void cprof__samples_add(cprof_samples *t, const uint64_t *frames, int nframes, uint32_t labels,
+                        uint64_t weight);
+
+/* Calls fn once for every key with a non-zero count. Call it only when no
+ * signal handler can be adding (after the samplers stopped). */
+typedef void (*cprof_samples_fn)(void *arg, const uint64_t *frames, int nframes, uint32_t labels,
+                                 uint64_t count);
+void cprof__samples_each(const cprof_samples *t, cprof_samples_fn fn, void *arg);
+
+/* Weight that could not be recorded (table full, or a key being inserted by
+ * another thread that did not finish in time). */
+uint64_t cprof__samples_lost(const cprof_samples *t);
+/* Total weight recorded, lost included. */
+uint64_t cprof__samples_total(const cprof_samples *t);
+
+#endif

@@ -1,0 +1,116 @@
+/*
+ * settings.c: owns the environment interface of the preloaded agent.
+ *
+ *   CPROF_CPUPROFILE=FILE   write a CPU profile of the whole run to FILE
+ *   CPROF_CPURATE=HZ        samples per CPU-second per thread (default 100)
+ *   CPROF_CPU_ENGINE=perf|timer   force a sampling engine (default: perf,
+ *                           falling back to timer where perf is refused)
+ *   CPROF_TARGET_PID=PID    set by `cprof run`: only that process (and, for
+ *                           FILEs with %p, its descendants) profiles; this
+ *                           keeps a shell or make spawned by the program
+ *                           from overwriting the profile.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cprof.h"
+#include "cpu.h"
+#include "errors.h"
+#include "settings.h"
+
+int cprof__settings_expand_path(const char *pattern, char *out, size_t outlen)
+{
+    char expanded[PATH_MAX];
+    size_t n = 0;
+    for (const char *p = pattern; *p; p++) {
+        char piece[32];
+        const char *add = piece;
+        if (p[0] == '%' && p[1] == 'p') {
+            snprintf(piece, sizeof piece, "%d", (int)getpid());
+            p++;
+        } else if (p[0] == '%' && p[1] == '%') {
+            piece[0] = '%', piece[1] = '\0';
+            p++;
+        } else {
+            piece[0] = *p, piece[1] = '\0';
+        }
+        size_t len = strlen(add);
+        if (n + len >= sizeof expanded)
+            return cprof__fail("path too long: %s", pattern);
+        memcpy(expanded + n, add, len);
+        n += len;
+    }
+    expanded[n] = '\0';
+    if (expanded[0] == '/') {
+        if (n >= outlen)
+            return cprof__fail("path too long: %s", pattern);
+        memcpy(out, expanded, n + 1);
+        return 0;
+    }
+    char cwd[PATH_MAX];
+    if (!getcwd(cwd, sizeof cwd))
+        return cprof__fail("cannot resolve %s: getcwd: %s", pattern, strerror(errno));
+    if ((size_t)snprintf(out, outlen, "%s/%s", cwd, expanded) >= outlen)
+        return cprof__fail("path too long: %s", pattern);
+    return 0;
+}
+
+int cprof__settings_check_writable(const char *path)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir)
+        slash[1] = '\0';
+    else if (slash)
+        *slash = '\0';
+    if (access(dir, W_OK | X_OK) < 0)
+        return cprof__fail("cannot write %s: %s: %s", path, dir, strerror(errno));
+    if (access(path, F_OK) == 0 && access(path, W_OK) < 0)
+        return cprof__fail("cannot write %s: %s", path, strerror(errno));
+    return 0;
+}
+
+/* Whether this process is the one the user asked to profile. */
+static int is_target(const char *path)
+{
+    const char *target = getenv("CPROF_TARGET_PID");
+    if (!target || !*target || strstr(path, "%p"))
+        return 1;
+    return atoi(target) == (int)getpid();
+}
+
+static int parse_rate(const char *name, int fallback)
+{
+    const char *v = getenv(name);
+    if (!v || !*v)
+        return fallback;
+    char *end;
+    long hz = strtol(v, &end, 10);
+    if (*end || hz < 1 || hz > 10000) {
+        cprof__warn("%s=%s: not a rate in 1..10000; using %d", name, v, fallback);
+        return fallback;
+    }
+    return (int)hz;
+}
+
+void cprof__settings_apply(void)
+{
+    const char *engine = getenv("CPROF_CPU_ENGINE");
+    if (engine && !strcmp(engine, "perf"))
+        cprof__cpu_set_engine(CPROF_ENGINE_PERF);
+    else if (engine && !strcmp(engine, "timer"))
+        cprof__cpu_set_engine(CPROF_ENGINE_TIMER);
+    else if (engine && *engine && strcmp(engine, "auto"))
+        cprof__warn("CPROF_CPU_ENGINE=%s: not perf, timer or auto; using auto", engine);
+
+    const char *cpu = getenv("CPROF_CPUPROFILE");
+    if (cpu && *cpu && is_target(cpu)) {
+        if (cprof_cpu_start(cpu, parse_rate("CPROF_CPURATE", 100)) < 0)
+            cprof__warn("%s", cprof_last_error());
+    }
+}

@@ -1,0 +1,51 @@
+/*
+ * threads.h: the thread registry. Knows every thread of the process by
+ * kernel tid, with its stack bounds, and tells the samplers when threads
+ * start and end (pthread_create is interposed).
+ */
+#ifndef CPROF_THREADS_H
+#define CPROF_THREADS_H
+
+#include <stdint.h>
+#include <pthread.h>
+#include <sys/types.h>
+
+/* Called once from the library constructor: registers the main thread. */
+void cprof__threads_init(void);
+
+/* The calling thread's kernel id. Async-signal-safe (cached in TLS, else a syscall). */
+pid_t cprof__gettid(void);
+
+/* The upper end of the stack that contains `sp` on the calling thread, or 0
+ * if unknown. async-signal-safe: TLS reads and a binary search over a
+ * published snapshot of /proc/self/maps. */
+uintptr_t cprof__stack_hi(uintptr_t sp);
+
+/* Re-reads /proc/self/maps for cprof__stack_hi (not in a signal handler). */
+void cprof__threads_refresh_maps(void);
+
+/* Starts one of cprof's own threads: all signals blocked in it, never
+ * sampled, not reported to the hooks. 0 or an errno value. */
+int cprof__thread_create_internal(pthread_t *thread, void *(*fn)(void *), void *arg);
+/* 1 on one of cprof's own threads. Async-signal-safe (a TLS read). */
+int cprof__threads_is_internal(void);
+
+/* Hooks the samplers register: attach(tid) when a thread appears or when
+ * sampling starts, detach(tid) when it ends. Called with the registry lock
+ * held, on the thread itself for thread start/end. */
+typedef struct cprof_thread_hooks {
+    void (*thread_start)(pid_t tid);
+    void (*thread_end)(pid_t tid);
+} cprof_thread_hooks;
+void cprof__threads_set_hooks(const cprof_thread_hooks *hooks);
+
+/* Calls fn(tid) for every thread of the process now (from /proc/self/task),
+ * cprof's own excluded. The caller holds the registry lock, so that no
+ * thread start or end hook runs concurrently with it. */
+void cprof__threads_each(void (*fn)(pid_t tid, void *arg), void *arg);
+
+/* Takes and releases the registry lock (samplers starting and stopping). */
+void cprof__threads_lock(void);
+void cprof__threads_unlock(void);
+
+#endif

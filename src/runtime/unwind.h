@@ -1,0 +1,39 @@
+/*
+ * unwind.h: stack walking from a signal handler, through code with or
+ * without frame pointers, using the DWARF call-frame information (.eh_frame)
+ * of every loaded object, compiled ahead of time into compact tables in
+ * cprof's own memory.
+ */
+#ifndef CPROF_UNWIND_H
+#define CPROF_UNWIND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* (Re)builds the tables for the objects loaded now (dl_iterate_phdr).
+ * Objects already known keep their tables. Not async-signal-safe: it
+ * allocates and takes the loader's lock. Returns 0, or -1 if out of memory. */
+int cprof__unwind_refresh(void);
+
+/* Frees tables that no signal handler can still be reading. */
+void cprof__unwind_reclaim(void);
+
+/* Walks the stack of the interrupted context `ucontext` (a ucontext_t *),
+ * writing at most `max` code addresses into pcs: the interrupted pc first,
+ * then for each caller the return address minus one (inside the call
+ * instruction, so that symbolization names the call's line). Reads memory
+ * only inside [sp - 128, stack_hi) of the interrupted thread; with
+ * stack_hi == 0 only the interrupted pc is returned.
+ * async-signal-safe: no locks, no allocation, bounded loops; the module
+ * tables it reads are never freed while a walk is in progress. */
+int cprof__unwind(const void *ucontext, uint64_t *pcs, int max, uintptr_t stack_hi);
+
+/* Counters for diagnostics and tests. */
+typedef struct cprof_unwind_stats {
+    uint64_t modules, rows;  /* in the current tables */
+    uint64_t unknown_pc;     /* walks that met a pc in no known object */
+    uint64_t fp_steps;       /* steps taken by frame pointer, for lack of CFI */
+} cprof_unwind_stats;
+void cprof__unwind_stats(cprof_unwind_stats *out);
+
+#endif

@@ -1,0 +1,265 @@
+/*
+ * cmd_run.c: `cprof run [flags] -- PROGRAM [ARGS...]`. Runs PROGRAM with
+ * libcprof.so preloaded and the flags turned into CPROF_* environment
+ * variables (the same ones a user can set by hand), waits for it, and exits
+ * with its status.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tool.h"
+
+enum flag_kind { FLAG_PATH, FLAG_RATE };
+
+/* Every flag of `cprof run` and the environment variable it sets. */
+static const struct run_flag {
+    const char *name;
+    const char *env;
+    enum flag_kind kind;
+    const char *help;
+} run_flags[] = {
+    {"cpuprofile", "CPROF_CPUPROFILE", FLAG_PATH, "write a CPU profile to FILE (%p: process id)"},
+    {"cpurate", "CPROF_CPURATE", FLAG_RATE, "CPU samples per second per thread (default 100)"},
+};
+#define NFLAGS (sizeof run_flags / sizeof run_flags[0])
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: cprof run [flags] [--] PROGRAM [ARGS...]\n\nflags:\n");
+    for (size_t i = 0; i < NFLAGS; i++)
+        fprintf(out, "  -%s=%s\t%s\n", run_flags[i].name,
+                run_flags[i].kind == FLAG_PATH ? "FILE" : "HZ", run_flags[i].help);
+}
+
+/* Where libcprof.so is: $CPROF_LIBRARY, else beside this binary's ../lib
+ * (the build tree and the installed tree are laid out alike). */
+static int find_library(char *out, size_t outlen)
+{
+    const char *env = getenv("CPROF_LIBRARY");
+    if (env && *env) {
+        if (access(env, R_OK) == 0) {
+            snprintf(out, outlen, "%s", env);
+            return 0;
+        }
+        tool_error("CPROF_LIBRARY=%s: %s", env, strerror(errno));
+        return -1;
+    }
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n < 0) {
+        tool_error("cannot find this program's path: %s", strerror(errno));
+        return -1;
+    }
+    self[n] = '\0';
+    char *slash = strrchr(self, '/');
+    *slash = '\0';
+    const char *candidates[] = {"../lib/libcprof.so", "../" CPROF_INSTALL_LIBDIR "/libcprof.so",
+                                "libcprof.so"};
+    for (size_t i = 0; i < sizeof candidates / sizeof candidates[0]; i++) {
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/%s", self, candidates[i]);
+        if (access(path, R_OK) == 0 && realpath(path, out))
+            return 0;
+    }
+    tool_error("cannot find libcprof.so near %s (set CPROF_LIBRARY)", self);
+    (void)outlen;
+    return -1;
+}
+
+/* execvp's search, done before forking so that a missing program is an
+ * error of ours, said plainly, not an exec failure in the child. */
+static int find_program(const char *name, char *out, size_t outlen)
+{
+    if (strchr(name, '/')) {
+        snprintf(out, outlen, "%s", name);
+        return access(name, X_OK);
+    }
+    const char *path = getenv("PATH");
+    if (!path)
+        path = "/usr/local/bin:/usr/bin:/bin";
+    for (const char *p = path; *p;) {
+        const char *end = strchr(p, ':');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        snprintf(out, outlen, "%.*s/%s", (int)len, len ? p : ".", name);
+        struct stat st;
+        if (stat(out, &st) == 0 && S_ISREG(st.st_mode) && access(out, X_OK) == 0)
+            return 0;
+        p += len + (end != NULL);
+    }
+    return -1;
+}
+
+static int check_output_path(const char *flag, const char *file)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", file);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        strcpy(dir, ".");
+    else if (slash == dir)
+        dir[1] = '\0';
+    else
+        *slash = '\0';
+    struct stat st;
+    if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+        tool_error("-%s=%s: directory %s does not exist", flag, file, dir);
+        return -1;
+    }
+    if (access(dir, W_OK | X_OK) < 0) {
+        tool_error("-%s=%s: directory %s is not writable", flag, file, dir);
+        return -1;
+    }
+    if (stat(file, &st) == 0 && (S_ISDIR(st.st_mode) || access(file, W_OK) < 0)) {
+        tool_error("-%s=%s: not a writable file", flag, file);
+        return -1;
+    }
+    return 0;
+}
+
+static int check_rate(const char *flag, const char *value)
+{
+    char *end;
+    long hz = strtol(value, &end, 10);
+    if (!*value || *end || hz < 1 || hz > 10000) {
+        tool_error("-%s=%s: want a rate from 1 to 10000", flag, value);
+        return -1;
+    }
+    return 0;
+}
+
+static pid_t child_pid;
+
+/* A signal sent to cprof itself (kill PID) is passed on to the program; one
+ * from the terminal already reached the program, which shares our process
+ * group, so it is not sent twice. */
+static void forward(int sig, siginfo_t *si, void *uc)
+{
+    (void)uc;
+    if (child_pid > 0 && si->si_code == SI_USER)
+        kill(child_pid, sig);
+}
+
+static void install_forwarding(void)
+{
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+    struct sigaction sa = {0};
+    sa.sa_sigaction = forward;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+        sigaction(sigs[i], &sa, NULL);
+}
+
+static void prepend_preload(const char *lib)
+{
+    const char *old = getenv("LD_PRELOAD");
+    if (!old || !*old) {
+        setenv("LD_PRELOAD", lib, 1);
+        return;
+    }
+    size_t len = strlen(lib) + strlen(old) + 2;
+    char *both = malloc(len);
+    if (!both)
+        return;
+    snprintf(both, len, "%s:%s", lib, old);
+    setenv("LD_PRELOAD", both, 1);
+    free(both);
+}
+
+/* Parses flags up to the program; returns argv index of the program or -1. */
+static int parse_flags(int argc, char **argv)
+{
+    int i = 1;
+    for (; i < argc; i++) {
+        const char *arg = argv[i];
+        if (!strcmp(arg, "--"))
+            return i + 1;
+        if (arg[0] != '-')
+            return i;
+        if (!strcmp(arg, "-h") || !strcmp(arg, "-help") || !strcmp(arg, "--help")) {
+            usage(stdout);
+            exit(0);
+        }
+        size_t f;
+        const char *value = NULL;
+        for (f = 0; f < NFLAGS && !value; f++)
+            value = tool_flag_value(argc, argv, &i, run_flags[f].name);
+        if (!value) {
+            tool_error("run: unknown flag %s (see 'cprof run -h')", arg);
+            return -1;
+        }
+        const struct run_flag *rf = &run_flags[f - 1];
+        if (rf->kind == FLAG_PATH && check_output_path(rf->name, value) < 0)
+            return -1;
+        if (rf->kind == FLAG_RATE && check_rate(rf->name, value) < 0)
+            return -1;
+        setenv(rf->env, value, 1);
+    }
+    return i;
+}
+
+static void report_outputs(time_t started)
+{
+    const char *cpu = getenv("CPROF_CPUPROFILE");
+    struct stat st;
+    if (cpu && !strstr(cpu, "%p") && stat(cpu, &st) == 0 && st.st_mtime >= started)
+        fprintf(stderr, "cprof: CPU profile written to %s\n", cpu);
+}
+
+int cmd_run(int argc, char **argv)
+{
+    int first = parse_flags(argc, argv);
+    if (first < 0)
+        return 2;
+    if (first >= argc) {
+        tool_error("run: no program given (usage: cprof run [flags] -- PROGRAM [ARGS...])");
+        return 2;
+    }
+    char program[PATH_MAX], lib[PATH_MAX];
+    if (find_program(argv[first], program, sizeof program) < 0) {
+        tool_error("run: program not found or not executable: %s", argv[first]);
+        return 127;
+    }
+    if (find_library(lib, sizeof lib) < 0)
+        return 2;
+    prepend_preload(lib);
+
+    time_t started = time(NULL);
+    install_forwarding();
+    child_pid = fork();
+    if (child_pid < 0) {
+        tool_error("run: fork: %s", strerror(errno));
+        return 2;
+    }
+    if (child_pid == 0) {
+        char pid[32];
+        snprintf(pid, sizeof pid, "%d", (int)getpid());
+        setenv("CPROF_TARGET_PID", pid, 1);
+        execv(program, argv + first);
+        tool_error("run: cannot execute %s: %s", program, strerror(errno));
+        _exit(127);
+    }
+    int status;
+    while (waitpid(child_pid, &status, 0) < 0) {
+        if (errno != EINTR) {
+            tool_error("run: waitpid: %s", strerror(errno));
+            return 2;
+        }
+    }
+    report_outputs(started);
+    if (WIFSIGNALED(status)) {
+        int sig = WTERMSIG(status);
+        tool_error("%s killed by signal %d (%s)%s", argv[first], sig, strsignal(sig),
+                   WCOREDUMP(status) ? ", core dumped" : "");
+        return 128 + sig;
+    }
+    return WEXITSTATUS(status);
+}
