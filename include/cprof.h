@@ -48,6 +48,17 @@ CPROF_API int cprof_cpu_stop(void);
 /* 1 if CPU profiling is running, 0 otherwise. Async-signal-safe. */
 CPROF_API int cprof_cpu_running(void);
 
+/* ---- Heap profile ------------------------------------------------------------ */
+
+/* Turns heap sampling on with a mean of `rate` bytes allocated between samples
+ * (1: every allocation, exact; 0: off). Sampling covers malloc, calloc,
+ * realloc, the memalign family and C++ new, in every thread. */
+CPROF_API int cprof_heap_set_rate(long rate);
+
+/* Writes a heap profile now (gzip'd pprof): bytes and objects in use, and
+ * allocated since sampling started, per allocation stack. */
+CPROF_API int cprof_heap_write(const char *path);
+
 /* ---- Labels ---------------------------------------------------------------- */
 
 /* Pushes key=value onto the calling thread's label stack; CPU samples taken

@@ -1,7 +1,7 @@
 /*
  * cpu.c: owns CPU profiling: one sampler per thread, the SIGPROF handler,
- * start/stop, and writing the profile at stop, at exit, or before the
- * process dies of SIGINT/SIGTERM.
+ * start/stop, and writing the profile at stop (and, through agent.c, at
+ * exit and before the process dies of SIGINT/SIGTERM).
  *
  * Why per-thread samplers: a process-wide ITIMER_PROF delivers one signal per
  * tick to whichever thread is running, losing samples when several threads
@@ -24,7 +24,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/perf_event.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -38,6 +37,7 @@
 #include <unistd.h>
 
 #include "cprof.h"
+#include "agent.h"
 #include "cpu.h"
 #include "errors.h"
 #include "labels.h"
@@ -78,9 +78,6 @@ static pthread_mutex_t api_lock = PTHREAD_MUTEX_INITIALIZER; /* start/stop/flush
 static _Atomic(cprof_samples *) table;
 static _Atomic int running;
 static _Atomic int in_handler;
-static int flush_pipe[2] = {-1, -1};
-static _Atomic int flushing;
-static int atexit_registered, flusher_started;
 
 /* ---- The signal handler ------------------------------------------------------ */
 
@@ -268,65 +265,6 @@ static void detach_all(void)
     cpu.nsamplers = 0;
 }
 
-/* ---- The flusher: writes profiles when SIGINT/SIGTERM would kill us --------- */
-
-/* async-signal-safe: write(2) to a pipe; if that fails, die at once. */
-static void on_fatal(int sig)
-{
-    unsigned char b = (unsigned char)sig;
-    if (atomic_exchange(&flushing, 1) || flush_pipe[1] < 0 || write(flush_pipe[1], &b, 1) != 1)
-        cprof__signals_die(sig); /* a second signal, or no flusher: die now */
-}
-
-static void *flusher_main(void *unused)
-{
-    (void)unused;
-    for (;;) {
-        struct pollfd p = {flush_pipe[0], POLLIN, 0};
-        int r = poll(&p, 1, 1000);
-        if (r == 0) {
-            /* Once a second: pick up objects loaded behind dlopen's back
-             * (glibc's own NSS and iconv loads), cheap when nothing changed. */
-            static uint64_t seen_unknown;
-            cprof_unwind_stats st;
-            cprof__unwind_stats(&st);
-            if (atomic_load(&running) && st.unknown_pc != seen_unknown) {
-                seen_unknown = st.unknown_pc;
-                cprof__unwind_refresh();
-            }
-            continue;
-        }
-        unsigned char sig;
-        if (r < 0 || read(flush_pipe[0], &sig, 1) != 1)
-            continue;
-        cprof__cpu_flush();
-        cprof__signals_die(sig);
-    }
-    return NULL;
-}
-
-static void start_flusher(void)
-{
-    if (flusher_started)
-        return;
-    if (pipe2(flush_pipe, O_CLOEXEC) < 0)
-        return;
-    pthread_t t;
-    if (cprof__thread_create_internal(&t, flusher_main, NULL) != 0) {
-        close(flush_pipe[0]);
-        close(flush_pipe[1]);
-        flush_pipe[0] = flush_pipe[1] = -1;
-        return;
-    }
-    pthread_detach(t);
-    flusher_started = 1;
-}
-
-static void at_exit(void)
-{
-    cprof__cpu_flush();
-}
-
 static void on_sigprof_taken(void)
 {
     cprof_cpu_stop();
@@ -380,12 +318,7 @@ CPROF_API int cprof_cpu_start(const char *path, int hz)
     }
     cprof__unwind_refresh();
     cprof__threads_refresh_maps();
-    start_flusher();
-    cprof__signals_watch_fatal(on_fatal);
-    if (!atexit_registered) {
-        atexit(at_exit);
-        atexit_registered = 1;
-    }
+    cprof__agent_start();
 
     cpu.hz = hz;
     cpu.period_ns = 1000000000LL / hz;
@@ -475,13 +408,6 @@ static void atfork_child(void)
     int was_running = atomic_exchange(&running, 0);
     cprof_samples *t = atomic_exchange(&table, NULL);
     detach_all(); /* closes the inherited perf descriptors; timers are not inherited */
-    if (flush_pipe[0] >= 0) {
-        close(flush_pipe[0]);
-        close(flush_pipe[1]);
-    }
-    flusher_started = 0;
-    flush_pipe[0] = flush_pipe[1] = -1;
-    atomic_store(&flushing, 0);
     pthread_mutex_init(&api_lock, NULL);
     cprof__samples_free(t);
     if (was_running && strstr(cpu.pattern, "%p"))

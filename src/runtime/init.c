@@ -4,7 +4,9 @@
  * order, and the version.
  */
 #include "cprof.h"
+#include "agent.h"
 #include "cpu.h"
+#include "heap.h"
 #include "settings.h"
 #include "threads.h"
 
@@ -21,6 +23,8 @@ CPROF_API const char *cprof_version(void)
 __attribute__((constructor)) static void cprof_init(void)
 {
     cprof__threads_init();
+    cprof__agent_init();
+    cprof__heap_init();
     cprof__cpu_init();
     cprof__settings_apply();
 }

@@ -26,7 +26,7 @@ struct slot {
     uint32_t labels;
     uint32_t nframes;
     uint32_t frames_at; /* index into the arena */
-    _Atomic uint64_t count;
+    _Atomic uint64_t values[CPROF_SAMPLE_VALUES];
 };
 
 struct cprof_samples {
@@ -106,14 +106,13 @@ static int wait_ready(struct slot *s)
 }
 
 /* async-signal-safe: see the file comment. */
-void cprof__samples_add(cprof_samples *t, const uint64_t *frames, int nframes, uint32_t labels,
-                        uint64_t weight)
+long cprof__samples_intern(cprof_samples *t, const uint64_t *frames, int nframes, uint32_t labels)
 {
-    atomic_fetch_add_explicit(&t->total, weight, memory_order_relaxed);
     uint64_t h = hash_key(frames, nframes, labels);
     size_t mask = t->nslots - 1;
     for (size_t probe = 0; probe < MAX_PROBES; probe++) {
-        struct slot *s = &t->slots[(h + probe) & mask];
+        size_t index = (h + probe) & mask;
+        struct slot *s = &t->slots[index];
         uint64_t have = atomic_load_explicit(&s->hash, memory_order_acquire);
         if (have == 0) {
             uint64_t expected = 0;
@@ -123,30 +122,45 @@ void cprof__samples_add(cprof_samples *t, const uint64_t *frames, int nframes, u
                 size_t at = atomic_fetch_add(&t->arena_used, (size_t)nframes);
                 if (at + (size_t)nframes > t->arena_cap) {
                     /* Arena exhausted: the slot stays claimed with no frames,
-                     * a key nobody can match; its weight is lost. */
+                     * a key nobody can match. */
                     s->nframes = UINT32_MAX;
                     atomic_store_explicit(&s->ready, 1, memory_order_release);
-                    break;
+                    return -1;
                 }
                 memcpy(t->arena + at, frames, (size_t)nframes * sizeof *frames);
                 s->frames_at = (uint32_t)at;
                 s->nframes = (uint32_t)nframes;
                 s->labels = labels;
-                atomic_store_explicit(&s->count, weight, memory_order_relaxed);
                 atomic_store_explicit(&s->ready, 1, memory_order_release);
-                return;
+                return (long)index;
             }
         }
         if (have != h)
             continue;
         if (!wait_ready(s))
-            break;
-        if (same_key(t, s, frames, nframes, labels)) {
-            atomic_fetch_add_explicit(&s->count, weight, memory_order_relaxed);
-            return;
-        }
+            return -1;
+        if (same_key(t, s, frames, nframes, labels))
+            return (long)index;
     }
-    atomic_fetch_add_explicit(&t->lost, weight, memory_order_relaxed);
+    return -1;
+}
+
+/* async-signal-safe: one atomic add. */
+void cprof__samples_add_value(cprof_samples *t, long index, int which, uint64_t delta)
+{
+    atomic_fetch_add_explicit(&t->slots[index].values[which], delta, memory_order_relaxed);
+}
+
+/* async-signal-safe: see the file comment. */
+void cprof__samples_add(cprof_samples *t, const uint64_t *frames, int nframes, uint32_t labels,
+                        uint64_t weight)
+{
+    atomic_fetch_add_explicit(&t->total, weight, memory_order_relaxed);
+    long index = cprof__samples_intern(t, frames, nframes, labels);
+    if (index < 0)
+        atomic_fetch_add_explicit(&t->lost, weight, memory_order_relaxed);
+    else
+        cprof__samples_add_value(t, index, 0, weight);
 }
 
 void cprof__samples_each(const cprof_samples *t, cprof_samples_fn fn, void *arg)
@@ -155,9 +169,12 @@ void cprof__samples_each(const cprof_samples *t, cprof_samples_fn fn, void *arg)
         const struct slot *s = &t->slots[i];
         if (!atomic_load(&s->ready) || s->nframes == UINT32_MAX)
             continue;
-        uint64_t count = atomic_load(&s->count);
-        if (count)
-            fn(arg, t->arena + s->frames_at, (int)s->nframes, s->labels, count);
+        uint64_t values[CPROF_SAMPLE_VALUES];
+        int any = 0;
+        for (int v = 0; v < CPROF_SAMPLE_VALUES; v++)
+            any |= (values[v] = atomic_load_explicit(&s->values[v], memory_order_relaxed)) != 0;
+        if (any)
+            fn(arg, t->arena + s->frames_at, (int)s->nframes, s->labels, values);
     }
 }
 

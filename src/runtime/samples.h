@@ -9,6 +9,8 @@
 #include <stdint.h>
 
 #define CPROF_MAX_FRAMES 128
+/* Counters per key: CPU uses [0]; the heap profile all four. */
+#define CPROF_SAMPLE_VALUES 4
 
 typedef struct cprof_samples cprof_samples;
 
@@ -17,16 +19,24 @@ typedef struct cprof_samples cprof_samples;
 cprof_samples *cprof__samples_new(size_t max_stacks, size_t max_frames);
 void cprof__samples_free(cprof_samples *t);
 
-/* Adds `weight` to the count of (frames, labels). Async-signal-safe: atomics
+/* Adds `weight` to counter 0 of (frames, labels). Async-signal-safe: atomics
  * only, no locks, bounded work; when the table is full the weight goes to a
  * lost counter instead. */
 void cprof__samples_add(cprof_samples *t, const uint64_t *frames, int nframes, uint32_t labels,
                         uint64_t weight);
 
-/* Calls fn once for every key with a non-zero count. Call it only when no
+/* Finds or adds the key (frames, labels) and returns its index, or -1 when
+ * the table is full. Async-signal-safe, like cprof__samples_add. */
+long cprof__samples_intern(cprof_samples *t, const uint64_t *frames, int nframes,
+                           uint32_t labels);
+
+/* Adds delta to counter `which` of the key at `index`. Async-signal-safe. */
+void cprof__samples_add_value(cprof_samples *t, long index, int which, uint64_t delta);
+
+/* Calls fn once for every key with a non-zero counter, with its counters. Call it only when no
  * signal handler can be adding (after the samplers stopped). */
 typedef void (*cprof_samples_fn)(void *arg, const uint64_t *frames, int nframes, uint32_t labels,
-                                 uint64_t count);
+                                 const uint64_t *values);
 void cprof__samples_each(const cprof_samples *t, cprof_samples_fn fn, void *arg);
 
 /* Weight that could not be recorded (table full, or a key being inserted by

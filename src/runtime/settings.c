@@ -5,6 +5,9 @@
  *   CPROF_CPURATE=HZ        samples per CPU-second per thread (default 100)
  *   CPROF_CPU_ENGINE=perf|timer   force a sampling engine (default: perf,
  *                           falling back to timer where perf is refused)
+ *   CPROF_MEMPROFILE=FILE   write a heap profile to FILE at exit
+ *   CPROF_MEMPROFILERATE=N  mean bytes between heap samples (default 524288;
+ *                           1 = every allocation)
  *   CPROF_TARGET_PID=PID    set by `cprof run`: only that process (and, for
  *                           FILEs with %p, its descendants) profiles; this
  *                           keeps a shell or make spawned by the program
@@ -18,8 +21,11 @@
 #include <unistd.h>
 
 #include "cprof.h"
+#include "agent.h"
 #include "cpu.h"
 #include "errors.h"
+#include "heap.h"
+#include "heap_write.h"
 #include "settings.h"
 
 int cprof__settings_expand_path(const char *pattern, char *out, size_t outlen)
@@ -107,6 +113,24 @@ void cprof__settings_apply(void)
         cprof__cpu_set_engine(CPROF_ENGINE_TIMER);
     else if (engine && *engine && strcmp(engine, "auto"))
         cprof__warn("CPROF_CPU_ENGINE=%s: not perf, timer or auto; using auto", engine);
+
+    const char *mem = getenv("CPROF_MEMPROFILE");
+    if (mem && *mem && is_target(mem)) {
+        long rate = 512 * 1024;
+        const char *r = getenv("CPROF_MEMPROFILERATE");
+        if (r && *r) {
+            char *end;
+            long v = strtol(r, &end, 10);
+            if (*end || v < 1)
+                cprof__warn("CPROF_MEMPROFILERATE=%s: not a positive number; using %ld", r, rate);
+            else
+                rate = v;
+        }
+        if (cprof__heap_set_exit_path(mem) < 0 || cprof__heap_start(rate) < 0)
+            cprof__warn("%s", cprof_last_error());
+        else
+            cprof__agent_start();
+    }
 
     const char *cpu = getenv("CPROF_CPUPROFILE");
     if (cpu && *cpu && is_target(cpu)) {

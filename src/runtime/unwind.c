@@ -29,6 +29,7 @@
 #include <string.h>
 #include <ucontext.h>
 
+#include "threads.h"
 #include "unwind.h"
 
 #if !defined(__x86_64__)
@@ -780,24 +781,20 @@ static int step_cfi(const struct bounds *b, const struct row *row, struct regs *
     return 1;
 }
 
-/* async-signal-safe: see the header. */
-int cprof__unwind(const void *ucontext, uint64_t *pcs, int max, uintptr_t stack_hi)
+/* The walk shared by both entry points. `skip` frames are walked but not
+ * recorded. async-signal-safe: see cprof__unwind in the header. */
+static int walk(struct regs r, uint64_t *pcs, int max, int skip, uintptr_t stack_hi)
 {
-    const ucontext_t *uc = ucontext;
-    struct regs r = {
-        .pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP],
-        .sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP],
-        .fp = (uintptr_t)uc->uc_mcontext.gregs[REG_RBP],
-    };
     struct bounds b = {r.sp - 128, stack_hi};
     int n = 0, exact = 1; /* exact: r.pc is an interrupted pc, not a return address */
     if (max <= 0)
         return 0;
     atomic_fetch_add_explicit(&walkers, 1, memory_order_acquire);
     const struct module_set *set = atomic_load_explicit(&current_set, memory_order_acquire);
-    while (n < max) {
+    for (int depth = 0; n < max && depth < max + skip; depth++) {
         uintptr_t at = exact ? r.pc : r.pc - 1;
-        pcs[n++] = at;
+        if (depth >= skip)
+            pcs[n++] = at;
         if (stack_hi == 0)
             break;
         const struct module *m = find_module(set, at);
@@ -829,4 +826,28 @@ int cprof__unwind(const void *ucontext, uint64_t *pcs, int max, uintptr_t stack_
     }
     atomic_fetch_sub_explicit(&walkers, 1, memory_order_release);
     return n;
+}
+
+/* async-signal-safe: see the header. */
+int cprof__unwind(const void *ucontext, uint64_t *pcs, int max, uintptr_t stack_hi)
+{
+    const ucontext_t *uc = ucontext;
+    struct regs r = {
+        .pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP],
+        .sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP],
+        .fp = (uintptr_t)uc->uc_mcontext.gregs[REG_RBP],
+    };
+    return walk(r, pcs, max, 0, stack_hi);
+}
+
+/* async-signal-safe: see the header. noinline: the registers read below must
+ * be this function's own, described by its own CFI rows. */
+__attribute__((noinline)) int cprof__unwind_here(uint64_t *pcs, int max, int skip)
+{
+    struct regs r;
+    __asm__ volatile("leaq 0(%%rip), %0\n\t"
+                     "movq %%rsp, %1\n\t"
+                     "movq %%rbp, %2"
+                     : "=r"(r.pc), "=r"(r.sp), "=r"(r.fp));
+    return walk(r, pcs, max, skip + 1, cprof__stack_hi(r.sp));
 }

@@ -28,6 +28,11 @@ void cprof__unwind_reclaim(void);
  * tables it reads are never freed while a walk is in progress. */
 int cprof__unwind(const void *ucontext, uint64_t *pcs, int max, uintptr_t stack_hi);
 
+/* Walks the calling thread's own stack, leaving out this function and the
+ * `skip` callers nearest to it: for stacks of allocations and lock waits.
+ * async-signal-safe, like cprof__unwind. */
+int cprof__unwind_here(uint64_t *pcs, int max, int skip);
+
 /* Counters for diagnostics and tests. */
 typedef struct cprof_unwind_stats {
     uint64_t modules, rows;  /* in the current tables */

@@ -64,7 +64,7 @@ static int find_library(char *out, size_t outlen)
     const char *candidates[] = {"../lib/libcprof.so", "../" CPROF_INSTALL_LIBDIR "/libcprof.so",
                                 "libcprof.so"};
     for (size_t i = 0; i < sizeof candidates / sizeof candidates[0]; i++) {
-        char path[PATH_MAX];
+        char path[PATH_MAX + 64];
         snprintf(path, sizeof path, "%s/%s", self, candidates[i]);
         if (access(path, R_OK) == 0 && realpath(path, out))
             return 0;

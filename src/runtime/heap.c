@@ -1,0 +1,571 @@
+/*
+ * heap.c: owns the interposed malloc family and heap sampling.
+ *
+ * Every allocation function forwards to the next definition in the
+ * process (glibc's, or tcmalloc/jemalloc when the program brings one), so
+ * block layout and allocator behaviour do not change. Around that:
+ *
+ * - Sampling, as Go and tcmalloc do: each thread counts down the bytes it
+ *   allocates; when the countdown crosses zero the allocation is sampled and
+ *   a new countdown is drawn from an exponential distribution with mean
+ *   `rate` bytes (a Poisson process over allocated bytes, so that a block of
+ *   size S is sampled with probability 1 - exp(-S/rate) whatever its
+ *   neighbours). Unsampled allocations cost one thread-local subtraction and
+ *   compare. rate 1 samples every allocation (exact mode, leak checking).
+ * - Sampled blocks are remembered in a live table (address -> stack, size),
+ *   sharded by address under 64 mutexes. A free must not pay a hash lookup
+ *   when it cannot hit, so a counting filter (one byte per bucket of
+ *   addresses, in shared memory) says "certainly not sampled" with one load;
+ *   only a non-zero counter leads to the table.
+ * - Stacks are interned in a cprof_samples table with four counters per
+ *   stack: allocations, bytes, frees, freed bytes (raw, sampled values; the
+ *   profile writer un-samples them).
+ *
+ * Bootstrap: dlsym, used to find the next malloc, itself calls calloc.
+ * Allocations made while resolving come from a small static arena, and
+ * free() recognises and ignores them.
+ *
+ * Reentrancy: cprof's own allocations (and those of a signal handler that
+ * interrupts a hook) pass straight through, marked by the thread-local
+ * `in_hook`.
+ *
+ * Locking: shard mutexes protect the live table; the stack table is
+ * lock-free; `heap_on`, `rate` and the filter are atomics.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <malloc.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "cprof.h"
+#include "errors.h"
+#include "heap.h"
+#include "labels.h"
+#include "unwind.h"
+
+#define MAX_HEAP_STACKS (256 * 1024)
+#define MAX_HEAP_FRAMES (8 * 1024 * 1024)
+#define SHARDS          64
+#define FILTER_BITS     20 /* 1 Mi one-byte counters */
+/* Frames of cprof between an allocation and the program, left out of its
+ * stack: the hook (malloc, ...) and sample_alloc. The stack's leaf is the
+ * function that called malloc, as in Go's and heaptrack's profiles. */
+#define HOOK_FRAMES 2
+
+/* ---- The next allocator ---------------------------------------------------- */
+
+static void *(*next_malloc)(size_t);
+static void (*next_free)(void *);
+static void *(*next_calloc)(size_t, size_t);
+static void *(*next_realloc)(void *, size_t);
+static void *(*next_memalign)(size_t, size_t);
+static int (*next_posix_memalign)(void **, size_t, size_t);
+static void *(*next_aligned_alloc)(size_t, size_t);
+static void *(*next_valloc)(size_t);
+static void *(*next_pvalloc)(size_t);
+
+static _Atomic int resolved; /* 0: not yet, 1: resolving, 2: done */
+static _Alignas(16) char boot_arena[64 * 1024];
+static _Atomic size_t boot_used;
+
+static int in_boot_arena(const void *p)
+{
+    return (const char *)p >= boot_arena && (const char *)p < boot_arena + sizeof boot_arena;
+}
+
+static void *boot_alloc(size_t size, size_t align)
+{
+    if (align < 16)
+        align = 16;
+    size_t at = atomic_load(&boot_used), start;
+    do {
+        start = (at + align - 1) & ~(align - 1);
+        if (start + size > sizeof boot_arena)
+            return NULL;
+    } while (!atomic_compare_exchange_weak(&boot_used, &at, start + size));
+    return boot_arena + start; /* static storage: already zeroed */
+}
+
+static void resolve_next(void)
+{
+    int expected = 0;
+    if (!atomic_compare_exchange_strong(&resolved, &expected, 1)) {
+        while (atomic_load(&resolved) != 2) /* another thread resolves: its dlsym is short */
+            ;
+        return;
+    }
+    next_malloc = (void *(*)(size_t))dlsym(RTLD_NEXT, "malloc");
+    next_free = (void (*)(void *))dlsym(RTLD_NEXT, "free");
+    next_calloc = (void *(*)(size_t, size_t))dlsym(RTLD_NEXT, "calloc");
+    next_realloc = (void *(*)(void *, size_t))dlsym(RTLD_NEXT, "realloc");
+    next_memalign = (void *(*)(size_t, size_t))dlsym(RTLD_NEXT, "memalign");
+    next_posix_memalign = (int (*)(void **, size_t, size_t))dlsym(RTLD_NEXT, "posix_memalign");
+    next_aligned_alloc = (void *(*)(size_t, size_t))dlsym(RTLD_NEXT, "aligned_alloc");
+    next_valloc = (void *(*)(size_t))dlsym(RTLD_NEXT, "valloc");
+    next_pvalloc = (void *(*)(size_t))dlsym(RTLD_NEXT, "pvalloc");
+    atomic_store(&resolved, 2);
+}
+
+static inline int ready(void)
+{
+    if (__builtin_expect(atomic_load_explicit(&resolved, memory_order_acquire) == 2, 1))
+        return 1;
+    if (atomic_load(&resolved) == 0)
+        resolve_next();
+    return atomic_load(&resolved) == 2;
+}
+
+/* ---- Sampling state ------------------------------------------------------------- */
+
+static _Atomic int heap_on;
+static _Atomic long sample_rate = 512 * 1024;
+static _Atomic(cprof_samples *) stacks;
+static _Atomic int64_t inuse_estimate;
+
+static __thread int64_t bytes_until_sample __attribute__((tls_model("initial-exec")));
+static __thread int countdown_drawn __attribute__((tls_model("initial-exec")));
+static __thread int in_hook __attribute__((tls_model("initial-exec")));
+static __thread uint64_t rng_state __attribute__((tls_model("initial-exec")));
+
+/* xorshift64*: a per-thread generator, no locks, good enough for sampling. */
+static uint64_t next_random(void)
+{
+    if (!rng_state)
+        rng_state = (uint64_t)(uintptr_t)&rng_state ^ 0x9e3779b97f4a7c15ULL ^ (uint64_t)getpid();
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return rng_state * 0x2545f4914f6cdd1dULL;
+}
+
+/* The bytes until the next sample: exponential with mean `rate`, by
+ * inversion (-rate * ln(U), U uniform in (0, 1]), as tcmalloc and Go draw it.
+ * rate 1 means every allocation. */
+static int64_t draw_countdown(long rate)
+{
+    if (rate <= 1)
+        return 0;
+    double u = ((double)(next_random() >> 11) + 1.0) / 9007199254740992.0; /* (0, 1] */
+    double bytes = -log(u) * (double)rate;
+    return bytes > 1e15 ? (int64_t)1e15 : (int64_t)bytes + 1;
+}
+
+/* ---- Live table: sampled blocks by address -------------------------------------- */
+
+struct live_entry {
+    uintptr_t ptr; /* 0: empty */
+    uint64_t size;
+    long stack;
+};
+
+struct shard {
+    pthread_mutex_t lock;
+    struct live_entry *slots;
+    size_t cap, n; /* cap: a power of two, or 0 */
+} __attribute__((aligned(64)));
+
+static struct shard shards[SHARDS];
+static _Atomic(uint8_t *) filter;
+
+static uint64_t mix(uintptr_t p)
+{
+    uint64_t h = (uint64_t)p >> 4;
+    h *= 0x9e3779b97f4a7c15ULL;
+    return h ^ (h >> 31);
+}
+
+static struct shard *shard_of(uintptr_t p)
+{
+    return &shards[mix(p) % SHARDS];
+}
+
+static size_t filter_index(uintptr_t p)
+{
+    return (size_t)(((uint64_t)p >> 4) * 0x9e3779b97f4a7c15ULL >> (64 - FILTER_BITS));
+}
+
+/* One load: 0 means the block was certainly not sampled. */
+static inline int maybe_sampled(const void *p)
+{
+    uint8_t *f = atomic_load_explicit(&filter, memory_order_relaxed);
+    return f && __atomic_load_n(&f[filter_index((uintptr_t)p)], __ATOMIC_RELAXED);
+}
+
+static void filter_add(uintptr_t p, int delta)
+{
+    uint8_t *f = atomic_load(&filter);
+    uint8_t *c = &f[filter_index(p)];
+    uint8_t v = __atomic_load_n(c, __ATOMIC_RELAXED);
+    for (;;) {
+        if (v == 255)
+            return; /* saturated: stays "maybe" for good */
+        uint8_t want = (uint8_t)(v + delta);
+        if (__atomic_compare_exchange_n(c, &v, want, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+            return;
+    }
+}
+
+static void *map_zeroed(size_t len)
+{
+    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+/* Shard lock held. Doubles the table; on failure the shard keeps its size. */
+static int shard_grow(struct shard *s)
+{
+    size_t cap = s->cap ? s->cap * 2 : 1024;
+    struct live_entry *slots = map_zeroed(cap * sizeof *slots);
+    if (!slots)
+        return -1;
+    for (size_t i = 0; i < s->cap; i++) {
+        struct live_entry e = s->slots[i];
+        if (!e.ptr)
+            continue;
+        size_t j = mix(e.ptr) / SHARDS & (cap - 1);
+        while (slots[j].ptr)
+            j = (j + 1) & (cap - 1);
+        slots[j] = e;
+    }
+    if (s->slots)
+        munmap(s->slots, s->cap * sizeof *slots);
+    s->slots = slots;
+    s->cap = cap;
+    return 0;
+}
+
+static void live_insert(uintptr_t p, uint64_t size, long stack)
+{
+    struct shard *s = shard_of(p);
+    pthread_mutex_lock(&s->lock);
+    if ((s->n + 1) * 2 > s->cap && shard_grow(s) < 0) {
+        pthread_mutex_unlock(&s->lock);
+        return;
+    }
+    size_t j = mix(p) / SHARDS & (s->cap - 1);
+    while (s->slots[j].ptr && s->slots[j].ptr != p)
+        j = (j + 1) & (s->cap - 1);
+    if (!s->slots[j].ptr) {
+        s->n++;
+        filter_add(p, 1);
+    }
+    s->slots[j] = (struct live_entry){p, size, stack};
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* Removes p; returns 1 with its entry if it was there. Linear probing with
+ * backward-shift deletion keeps probe chains tombstone-free. */
+static int live_remove(uintptr_t p, struct live_entry *out)
+{
+    struct shard *s = shard_of(p);
+    pthread_mutex_lock(&s->lock);
+    int found = 0;
+    if (s->cap) {
+        size_t mask = s->cap - 1, j = mix(p) / SHARDS & mask;
+        while (s->slots[j].ptr && s->slots[j].ptr != p)
+            j = (j + 1) & mask;
+        if (s->slots[j].ptr == p) {
+            found = 1;
+            *out = s->slots[j];
+            s->n--;
+            filter_add(p, -1);
+            size_t hole = j;
+            for (size_t k = (j + 1) & mask; s->slots[k].ptr; k = (k + 1) & mask) {
+                size_t home = mix(s->slots[k].ptr) / SHARDS & mask;
+                /* Move k into the hole unless its home lies cyclically in (hole, k]. */
+                int stays = hole <= k ? (home > hole && home <= k) : (home > hole || home <= k);
+                if (!stays) {
+                    s->slots[hole] = s->slots[k];
+                    hole = k;
+                }
+            }
+            s->slots[hole].ptr = 0;
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    return found;
+}
+
+void cprof__heap_each_live(cprof_heap_block_fn fn, void *arg)
+{
+    for (int i = 0; i < SHARDS; i++) {
+        struct shard *s = &shards[i];
+        pthread_mutex_lock(&s->lock);
+        for (size_t j = 0; j < s->cap; j++)
+            if (s->slots[j].ptr)
+                fn(arg, s->slots[j].ptr, s->slots[j].size, s->slots[j].stack);
+        pthread_mutex_unlock(&s->lock);
+    }
+}
+
+/* ---- The sampled paths ------------------------------------------------------------- */
+
+/* The slow path of an allocation whose countdown ran out. noinline keeps
+ * the fast path in each hook small; its frame is one of HOOK_FRAMES. */
+__attribute__((noinline)) static void sample_alloc(void *p, size_t size)
+{
+    long rate = atomic_load_explicit(&sample_rate, memory_order_relaxed);
+    if (!countdown_drawn && rate > 1) {
+        /* A thread's first countdown: without a draw, the first allocation
+         * of every thread would be sampled, biasing small sizes up. */
+        countdown_drawn = 1;
+        bytes_until_sample = draw_countdown(rate) - (int64_t)size;
+        if (bytes_until_sample > 0)
+            return;
+    }
+    bytes_until_sample = draw_countdown(rate);
+    cprof_samples *t = atomic_load(&stacks);
+    if (in_hook || !t)
+        return;
+    in_hook = 1;
+    uint64_t pcs[CPROF_MAX_FRAMES];
+    int n = cprof__unwind_here(pcs, CPROF_MAX_FRAMES, HOOK_FRAMES);
+    long stack = cprof__samples_intern(t, pcs, n, cprof__labels_current());
+    if (stack >= 0) {
+        cprof__samples_add_value(t, stack, HEAP_ALLOC_COUNT, 1);
+        cprof__samples_add_value(t, stack, HEAP_ALLOC_BYTES, size);
+        live_insert((uintptr_t)p, size, stack);
+        atomic_fetch_add_explicit(&inuse_estimate, (int64_t)size, memory_order_relaxed);
+    }
+    in_hook = 0;
+}
+
+/* The fast path: one subtraction and one compare when not sampled. */
+static inline void account_alloc(void *p, size_t size)
+{
+    if (!p || !atomic_load_explicit(&heap_on, memory_order_relaxed))
+        return;
+    bytes_until_sample -= (int64_t)size;
+    if (__builtin_expect(bytes_until_sample > 0, 1))
+        return;
+    sample_alloc(p, size);
+}
+
+static void account_free_entry(const struct live_entry *e)
+{
+    cprof_samples *t = atomic_load(&stacks);
+    if (!t)
+        return;
+    cprof__samples_add_value(t, e->stack, HEAP_FREE_COUNT, 1);
+    cprof__samples_add_value(t, e->stack, HEAP_FREE_BYTES, e->size);
+    atomic_fetch_sub_explicit(&inuse_estimate, (int64_t)e->size, memory_order_relaxed);
+}
+
+/* Before a block goes back to the allocator (another thread may get the
+ * same address at once, so the entry must be gone first). */
+static inline void account_free(void *p)
+{
+    if (!p || !maybe_sampled(p))
+        return;
+    struct live_entry e;
+    if (live_remove((uintptr_t)p, &e))
+        account_free_entry(&e);
+}
+
+/* ---- The interposed functions ---------------------------------------------------------- */
+
+CPROF_API void *malloc(size_t size)
+{
+    if (!ready())
+        return boot_alloc(size, 16);
+    void *p = next_malloc(size);
+    account_alloc(p, size);
+    return p;
+}
+
+CPROF_API void free(void *p)
+{
+    if (!p || in_boot_arena(p))
+        return;
+    account_free(p);
+    if (ready())
+        next_free(p);
+}
+
+CPROF_API void *calloc(size_t n, size_t size)
+{
+    if (!ready()) {
+        size_t total;
+        if (__builtin_mul_overflow(n, size, &total))
+            return NULL;
+        return boot_alloc(total, 16);
+    }
+    void *p = next_calloc(n, size);
+    account_alloc(p, n * size); /* no overflow: calloc returned a block */
+    return p;
+}
+
+CPROF_API void *realloc(void *p, size_t size)
+{
+    if (in_boot_arena(p)) { /* a bootstrap block growing: move it to the real heap */
+        void *q = malloc(size);
+        if (q) {
+            size_t room = (size_t)(boot_arena + sizeof boot_arena - (char *)p);
+            memcpy(q, p, size < room ? size : room);
+        }
+        return q;
+    }
+    if (!ready())
+        return boot_alloc(size, 16);
+    struct live_entry e;
+    int had = p && maybe_sampled(p) && live_remove((uintptr_t)p, &e);
+    void *q = next_realloc(p, size);
+    if (!q && size && p) { /* failed: p is still allocated, and still sampled */
+        if (had)
+            live_insert((uintptr_t)p, e.size, e.stack);
+        return NULL;
+    }
+    if (had)
+        account_free_entry(&e);
+    account_alloc(q, size);
+    return q;
+}
+
+CPROF_API void *reallocarray(void *p, size_t n, size_t size)
+{
+    size_t total;
+    if (__builtin_mul_overflow(n, size, &total)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return realloc(p, total);
+}
+
+CPROF_API void *memalign(size_t align, size_t size)
+{
+    if (!ready())
+        return boot_alloc(size, align);
+    void *p = next_memalign(align, size);
+    account_alloc(p, size);
+    return p;
+}
+
+CPROF_API int posix_memalign(void **out, size_t align, size_t size)
+{
+    if (!ready()) {
+        *out = boot_alloc(size, align);
+        return *out ? 0 : ENOMEM;
+    }
+    int rc = next_posix_memalign(out, align, size);
+    if (rc == 0)
+        account_alloc(*out, size);
+    return rc;
+}
+
+CPROF_API void *aligned_alloc(size_t align, size_t size)
+{
+    if (!ready())
+        return boot_alloc(size, align);
+    void *p = next_aligned_alloc(align, size);
+    account_alloc(p, size);
+    return p;
+}
+
+CPROF_API void *valloc(size_t size)
+{
+    if (!ready())
+        return boot_alloc(size, 4096);
+    void *p = next_valloc(size);
+    account_alloc(p, size);
+    return p;
+}
+
+CPROF_API void *pvalloc(size_t size)
+{
+    if (!ready())
+        return boot_alloc(size, 4096);
+    void *p = next_pvalloc(size);
+    account_alloc(p, size);
+    return p;
+}
+
+/* ---- Control ------------------------------------------------------------------------------ */
+
+cprof_samples *cprof__heap_table(void)
+{
+    return atomic_load(&stacks);
+}
+
+long cprof__heap_rate(void)
+{
+    return atomic_load(&sample_rate);
+}
+
+uint64_t cprof__heap_inuse_bytes(void)
+{
+    int64_t v = atomic_load(&inuse_estimate);
+    return v > 0 ? (uint64_t)v : 0;
+}
+
+void cprof__heap_enter_internal(void)
+{
+    in_hook++;
+}
+
+void cprof__heap_leave_internal(void)
+{
+    in_hook--;
+}
+
+int cprof__heap_start(long rate)
+{
+    if (rate < 0)
+        return cprof__fail("heap profile rate %ld is negative", rate);
+    if (rate == 0) {
+        atomic_store(&heap_on, 0);
+        return 0;
+    }
+    if (!atomic_load(&filter)) {
+        uint8_t *f = mmap(NULL, (size_t)1 << FILTER_BITS, PROT_READ | PROT_WRITE,
+                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (f == MAP_FAILED)
+            return cprof__fail("heap profile: cannot map its filter: %s", strerror(errno));
+        atomic_store(&filter, f);
+    }
+    if (!atomic_load(&stacks)) {
+        cprof_samples *t = cprof__samples_new(MAX_HEAP_STACKS, MAX_HEAP_FRAMES);
+        if (!t)
+            return cprof__fail("heap profile: cannot map its table: %s", strerror(errno));
+        atomic_store(&stacks, t);
+    }
+    cprof__unwind_refresh();
+    atomic_store(&sample_rate, rate);
+    atomic_store(&heap_on, 1);
+    return 0;
+}
+
+CPROF_API int cprof_heap_set_rate(long rate)
+{
+    return cprof__heap_start(rate);
+}
+
+static void atfork_prepare(void)
+{
+    for (int i = 0; i < SHARDS; i++)
+        pthread_mutex_lock(&shards[i].lock);
+}
+
+static void atfork_parent(void)
+{
+    for (int i = 0; i < SHARDS; i++)
+        pthread_mutex_unlock(&shards[i].lock);
+}
+
+static void atfork_child(void)
+{
+    for (int i = 0; i < SHARDS; i++)
+        pthread_mutex_init(&shards[i].lock, NULL);
+}
+
+void cprof__heap_init(void)
+{
+    for (int i = 0; i < SHARDS; i++)
+        pthread_mutex_init(&shards[i].lock, NULL);
+    pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+}

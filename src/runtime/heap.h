@@ -1,0 +1,41 @@
+/*
+ * heap.h: the heap profiler's internal interface (the public one is
+ * cprof_heap_* in cprof.h). heap.c interposes the malloc family.
+ */
+#ifndef CPROF_HEAP_H
+#define CPROF_HEAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "samples.h"
+
+/* Counters per stack in the heap table. */
+enum { HEAP_ALLOC_COUNT = 0, HEAP_ALLOC_BYTES, HEAP_FREE_COUNT, HEAP_FREE_BYTES };
+
+/* The table of allocation stacks; NULL until heap profiling first starts. */
+cprof_samples *cprof__heap_table(void);
+/* The mean bytes between samples now (1: every allocation). */
+long cprof__heap_rate(void);
+
+/* Calls fn for every sampled block still allocated: its address, size and
+ * stack (index into the heap table). Holds the live table's locks while it
+ * runs: fn must not allocate through malloc. */
+typedef void (*cprof_heap_block_fn)(void *arg, uintptr_t ptr, size_t size, long stack);
+void cprof__heap_each_live(cprof_heap_block_fn fn, void *arg);
+
+/* Registers the fork handlers; called once by the library constructor. */
+void cprof__heap_init(void);
+
+/* Heap profiling on or off from the environment and `cprof run`. */
+int cprof__heap_start(long rate);
+
+/* Marks the calling thread as inside cprof (writing a profile, symbolizing):
+ * its allocations are not sampled. Nests. */
+void cprof__heap_enter_internal(void);
+void cprof__heap_leave_internal(void);
+
+/* The estimated heap in use now, and its largest value since start. */
+uint64_t cprof__heap_inuse_bytes(void);
+
+#endif

@@ -1,0 +1,120 @@
+/*
+ * heap_write.c: owns the heap profile's shape, as Go writes it: sample
+ * types alloc_objects/count, alloc_space/bytes, inuse_objects/count,
+ * inuse_space/bytes (default inuse_space), period space/bytes = the
+ * sampling rate, and values un-sampled.
+ *
+ * Un-sampling (Go's scaleHeapSample): a block of size S is sampled with
+ * probability p = 1 - exp(-S/rate), so each sampled block stands for 1/p
+ * blocks. Per stack, S is taken as the average size of its sampled blocks.
+ * At rate 1 every block is sampled and the values are exact.
+ */
+#include <limits.h>
+#include <math.h>
+#include <pthread.h>
+#include <string.h>
+#include <time.h>
+
+#include "cprof.h"
+#include "errors.h"
+#include "heap.h"
+#include "heap_write.h"
+#include "profile_write.h"
+#include "settings.h"
+
+static pthread_mutex_t exit_lock = PTHREAD_MUTEX_INITIALIZER;
+static char exit_pattern[PATH_MAX];
+static int64_t start_unix_ns;
+
+static void unbias(uint64_t count, uint64_t bytes, long rate, int64_t *out_count,
+                   int64_t *out_bytes)
+{
+    if (count == 0 || bytes == 0 || rate <= 1) {
+        *out_count = (int64_t)count;
+        *out_bytes = (int64_t)bytes;
+        return;
+    }
+    double avg = (double)bytes / (double)count;
+    double scale = 1.0 / (1.0 - exp(-avg / (double)rate));
+    *out_count = (int64_t)((double)count * scale + 0.5);
+    *out_bytes = (int64_t)((double)bytes * scale + 0.5);
+}
+
+static int heap_values(void *arg, const uint64_t *c, int64_t *values)
+{
+    long rate = *(const long *)arg;
+    uint64_t live_count = c[HEAP_ALLOC_COUNT] - c[HEAP_FREE_COUNT];
+    uint64_t live_bytes = c[HEAP_ALLOC_BYTES] - c[HEAP_FREE_BYTES];
+    unbias(c[HEAP_ALLOC_COUNT], c[HEAP_ALLOC_BYTES], rate, &values[0], &values[1]);
+    unbias(live_count, live_bytes, rate, &values[2], &values[3]);
+    return c[HEAP_ALLOC_COUNT] != 0;
+}
+
+static int64_t now_unix_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Writes to path, or into *out when path is NULL. */
+static int heap_write(const char *path, uint8_t **out, size_t *out_len)
+{
+    static const char *const types[][2] = {{"alloc_objects", "count"},
+                                           {"alloc_space", "bytes"},
+                                           {"inuse_objects", "count"},
+                                           {"inuse_space", "bytes"}};
+    cprof_samples *t = cprof__heap_table();
+    if (!t)
+        return cprof__fail("heap profiling is not on (set a rate with cprof_heap_set_rate, "
+                           "or CPROF_MEMPROFILE)");
+    long rate = cprof__heap_rate();
+    int64_t now = now_unix_ns();
+    cprof_profile_writer *w =
+        cprof__profile_writer_begin(types, 4, "inuse_space", "space", "bytes", rate,
+                                    start_unix_ns ? start_unix_ns : now,
+                                    start_unix_ns ? now - start_unix_ns : 0);
+    if (!w)
+        return -1;
+    cprof__profile_writer_add_table(w, t, heap_values, &rate);
+    return cprof__profile_writer_end(w, path, out, out_len);
+}
+
+CPROF_API int cprof_heap_write(const char *path)
+{
+    if (!path || !*path)
+        return cprof__fail("cprof_heap_write: no output path");
+    char full[PATH_MAX];
+    if (cprof__settings_expand_path(path, full, sizeof full) < 0)
+        return -1;
+    return heap_write(full, NULL, NULL);
+}
+
+int cprof__heap_encode(uint8_t **out, size_t *out_len)
+{
+    return heap_write(NULL, out, out_len);
+}
+
+int cprof__heap_set_exit_path(const char *pattern)
+{
+    char full[PATH_MAX];
+    if (strlen(pattern) >= sizeof exit_pattern)
+        return cprof__fail("heap profile path too long");
+    if (cprof__settings_expand_path(pattern, full, sizeof full) < 0 ||
+        cprof__settings_check_writable(full) < 0)
+        return -1;
+    pthread_mutex_lock(&exit_lock);
+    strcpy(exit_pattern, pattern);
+    if (!start_unix_ns)
+        start_unix_ns = now_unix_ns();
+    pthread_mutex_unlock(&exit_lock);
+    return 0;
+}
+
+void cprof__heap_flush(void)
+{
+    pthread_mutex_lock(&exit_lock);
+    if (exit_pattern[0] && cprof_heap_write(exit_pattern) < 0)
+        cprof__warn("%s", cprof_last_error());
+    pthread_mutex_unlock(&exit_lock);
+}

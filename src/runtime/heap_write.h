@@ -1,0 +1,20 @@
+/*
+ * heap_write.h: the heap profile as a file or a buffer, and the heap profile
+ * due at exit (CPROF_MEMPROFILE).
+ */
+#ifndef CPROF_HEAP_WRITE_H
+#define CPROF_HEAP_WRITE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Remembers the path (pattern with %p) the heap profile goes to at exit. */
+int cprof__heap_set_exit_path(const char *pattern);
+
+/* Writes the heap profile due at exit, if one is. */
+void cprof__heap_flush(void);
+
+/* The heap profile now, gzip'd, into a malloc'd buffer (for HTTP). */
+int cprof__heap_encode(uint8_t **out, size_t *out_len);
+
+#endif

@@ -1,0 +1,115 @@
+/*
+ * profile_write.c: owns the assembly of pprof profiles from cprof's tables:
+ * mappings and symbols (symbols.c), labels (labels.c), values (the caller's
+ * function), and the final encoding. Runs at write time, never in a signal
+ * handler. The calling thread is marked as inside cprof for the duration,
+ * so that the allocations of symbolization never sample themselves into a
+ * heap profile.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cprof.h"
+#include "errors.h"
+#include "heap.h"
+#include "labels.h"
+#include "profile_write.h"
+#include "symbols.h"
+
+struct cprof_profile_writer {
+    cprof_pb *pb;
+    cprof_symbolizer *sym;
+    int nvalues;
+    cprof_values_fn fn;
+    void *arg;
+    uint64_t locs[CPROF_MAX_FRAMES];
+};
+
+cprof_profile_writer *cprof__profile_writer_begin(const char *const (*types)[2], int ntypes,
+                                                  const char *default_type, const char *period_type,
+                                                  const char *period_unit, int64_t period,
+                                                  int64_t start_unix_ns, int64_t duration_ns)
+{
+    cprof__heap_enter_internal();
+    cprof_profile_writer *w = calloc(1, sizeof *w);
+    if (w) {
+        w->pb = cprof_pb_new();
+        w->sym = cprof__symbolizer_new();
+    }
+    if (!w || !w->pb || !w->sym) {
+        if (w) {
+            cprof__symbolizer_free(w->sym);
+            cprof_pb_free(w->pb);
+            free(w);
+        }
+        cprof__heap_leave_internal();
+        cprof__fail("writing a profile: out of memory");
+        return NULL;
+    }
+    w->nvalues = ntypes;
+    for (int i = 0; i < ntypes; i++)
+        cprof_pb_add_sample_type(w->pb, types[i][0], types[i][1]);
+    if (default_type)
+        cprof_pb_set_default_sample_type(w->pb, default_type);
+    cprof_pb_set_period(w->pb, period_type, period_unit, period);
+    cprof_pb_set_time(w->pb, start_unix_ns, duration_ns);
+    char comment[64];
+    snprintf(comment, sizeof comment, "cprof %s", cprof_version());
+    cprof_pb_add_comment(w->pb, comment);
+    cprof__symbolizer_add_mappings(w->sym, w->pb);
+    return w;
+}
+
+cprof_pb *cprof__profile_writer_pb(cprof_profile_writer *w)
+{
+    return w->pb;
+}
+
+static void add_key(void *arg, const uint64_t *frames, int nframes, uint32_t labels,
+                    const uint64_t *counters)
+{
+    cprof_profile_writer *w = arg;
+    int64_t values[8] = {0};
+    if (!w->fn(w->arg, counters, values))
+        return;
+    for (int i = 0; i < nframes; i++)
+        w->locs[i] = cprof__symbolize(w->sym, w->pb, frames[i]);
+    cprof_pb_label pl[CPROF_LABEL_MAX_DEPTH];
+    size_t npl = 0;
+    const cprof_label_set *set = cprof__labels_get(labels);
+    for (int i = 0; set && i < set->n; i++)
+        pl[npl++] = (cprof_pb_label){.key = set->keys[i], .str = set->values[i]};
+    cprof_pb_add_sample(w->pb, w->locs, (size_t)nframes, values, (size_t)w->nvalues, pl, npl);
+}
+
+void cprof__profile_writer_add_table(cprof_profile_writer *w, const cprof_samples *t,
+                                     cprof_values_fn fn, void *arg)
+{
+    w->fn = fn;
+    w->arg = arg;
+    cprof__samples_each(t, add_key, w);
+}
+
+void cprof__profile_writer_add_pseudo(cprof_profile_writer *w, const char *name,
+                                      const int64_t *values)
+{
+    cprof_pb_line line = {cprof_pb_function(w->pb, name, NULL, NULL, 0), 0};
+    uint64_t loc = cprof_pb_location(w->pb, 0, 0, &line, 1);
+    cprof_pb_add_sample(w->pb, &loc, 1, values, (size_t)w->nvalues, NULL, 0);
+}
+
+int cprof__profile_writer_end(cprof_profile_writer *w, const char *path, uint8_t **out,
+                              size_t *out_len)
+{
+    char err[512];
+    int rc = path ? cprof_pb_write_file(w->pb, path, err, sizeof err)
+                  : cprof_pb_encode(w->pb, out, out_len, err, sizeof err);
+    if (rc < 0)
+        cprof__fail("%s", err);
+    cprof__symbolizer_free(w->sym);
+    cprof_pb_free(w->pb);
+    free(w);
+    cprof__heap_leave_internal();
+    return rc;
+}

@@ -1,0 +1,10 @@
+# Unit tests of runtime parts that can be linked alone (and so can run under
+# the sanitizers, unlike the preloaded agent).
+add_executable(test-samples test-samples.c ${PROJECT_SOURCE_DIR}/src/runtime/samples.c)
+target_include_directories(test-samples PRIVATE ${PROJECT_SOURCE_DIR}/src/runtime ${CMAKE_CURRENT_SOURCE_DIR})
+target_link_libraries(test-samples PRIVATE Threads::Threads)
+target_compile_options(test-samples PRIVATE ${CPROF_SAN_FLAGS})
+target_link_options(test-samples PRIVATE ${CPROF_SAN_FLAGS})
+set_target_properties(test-samples PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CPROF_TEST_DIR})
+add_test(NAME unit-samples COMMAND test-samples)
+set_tests_properties(unit-samples PROPERTIES LABELS "unit;sanitize;tsan" TIMEOUT 60)
