@@ -20,6 +20,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -27,6 +28,7 @@
 #include "cpu.h"
 #include "heap.h"
 #include "heap_write.h"
+#include "leak.h"
 #include "signals.h"
 #include "threads.h"
 #include "unwind.h"
@@ -36,10 +38,25 @@ static _Atomic int dying;
 static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
 static int started;
 
+static _Atomic int leak_check_on;
+static char leak_suppressions[4096];
+
+void cprof__agent_set_leak_check(const char *suppressions)
+{
+    snprintf(leak_suppressions, sizeof leak_suppressions, "%s", suppressions ? suppressions : "");
+    atomic_store(&leak_check_on, 1);
+}
+
 void cprof__flush_all(void)
 {
     cprof__cpu_flush();
     cprof__heap_flush();
+    if (atomic_exchange(&leak_check_on, 0) && cprof__leak_check(leak_suppressions) > 0) {
+        /* LeakSanitizer's convention: exit status 23 when something leaked.
+         * Streams are flushed first: _exit skips the rest of exit(). */
+        fflush(NULL);
+        _exit(23);
+    }
 }
 
 /* async-signal-safe: write(2) to a pipe; if that fails, die at once. */

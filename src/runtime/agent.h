@@ -13,6 +13,9 @@ void cprof__agent_start(void);
  * leak report). Runs at exit, and before a SIGINT/SIGTERM kill. */
 void cprof__flush_all(void);
 
+/* Asks for a leak check at exit, with suppressions from a file (or none). */
+void cprof__agent_set_leak_check(const char *suppressions);
+
 /* Registered by the library constructor with atexit. */
 void cprof__agent_init(void);
 

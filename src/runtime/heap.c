@@ -292,16 +292,37 @@ static int live_remove(uintptr_t p, struct live_entry *out)
     return found;
 }
 
-void cprof__heap_each_live(cprof_heap_block_fn fn, void *arg)
+void cprof__heap_lock_live(void)
+{
+    for (int i = 0; i < SHARDS; i++)
+        pthread_mutex_lock(&shards[i].lock);
+}
+
+void cprof__heap_unlock_live(void)
+{
+    for (int i = 0; i < SHARDS; i++)
+        pthread_mutex_unlock(&shards[i].lock);
+}
+
+void cprof__heap_each_live_locked(cprof_heap_block_fn fn, void *arg)
 {
     for (int i = 0; i < SHARDS; i++) {
-        struct shard *s = &shards[i];
-        pthread_mutex_lock(&s->lock);
+        const struct shard *s = &shards[i];
         for (size_t j = 0; j < s->cap; j++)
             if (s->slots[j].ptr)
                 fn(arg, s->slots[j].ptr, s->slots[j].size, s->slots[j].stack);
-        pthread_mutex_unlock(&s->lock);
     }
+}
+
+size_t cprof__heap_live_count(void)
+{
+    size_t n = 0;
+    for (int i = 0; i < SHARDS; i++) {
+        pthread_mutex_lock(&shards[i].lock);
+        n += shards[i].n;
+        pthread_mutex_unlock(&shards[i].lock);
+    }
+    return n;
 }
 
 /* ---- The sampled paths ------------------------------------------------------------- */
@@ -547,14 +568,12 @@ CPROF_API int cprof_heap_set_rate(long rate)
 
 static void atfork_prepare(void)
 {
-    for (int i = 0; i < SHARDS; i++)
-        pthread_mutex_lock(&shards[i].lock);
+    cprof__heap_lock_live();
 }
 
 static void atfork_parent(void)
 {
-    for (int i = 0; i < SHARDS; i++)
-        pthread_mutex_unlock(&shards[i].lock);
+    cprof__heap_unlock_live();
 }
 
 static void atfork_child(void)

@@ -18,11 +18,16 @@ cprof_samples *cprof__heap_table(void);
 /* The mean bytes between samples now (1: every allocation). */
 long cprof__heap_rate(void);
 
+/* The live table of sampled blocks: lock it whole (the leak checker must
+ * not stop a thread that holds one of its locks), walk it, unlock it. */
+void cprof__heap_lock_live(void);
+void cprof__heap_unlock_live(void);
 /* Calls fn for every sampled block still allocated: its address, size and
- * stack (index into the heap table). Holds the live table's locks while it
- * runs: fn must not allocate through malloc. */
+ * stack (index into the heap table). The caller holds the lock. */
 typedef void (*cprof_heap_block_fn)(void *arg, uintptr_t ptr, size_t size, long stack);
-void cprof__heap_each_live(cprof_heap_block_fn fn, void *arg);
+void cprof__heap_each_live_locked(cprof_heap_block_fn fn, void *arg);
+/* How many sampled blocks are allocated now. */
+size_t cprof__heap_live_count(void);
 
 /* Registers the fork handlers; called once by the library constructor. */
 void cprof__heap_init(void);

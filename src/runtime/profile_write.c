@@ -57,7 +57,7 @@ cprof_profile_writer *cprof__profile_writer_begin(const char *const (*types)[2],
     char comment[64];
     snprintf(comment, sizeof comment, "cprof %s", cprof_version());
     cprof_pb_add_comment(w->pb, comment);
-    cprof__symbolizer_add_mappings(w->sym, w->pb);
+    cprof__symbolizer_begin(w->sym, w->pb);
     return w;
 }
 

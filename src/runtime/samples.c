@@ -163,6 +163,16 @@ void cprof__samples_add(cprof_samples *t, const uint64_t *frames, int nframes, u
         cprof__samples_add_value(t, index, 0, weight);
 }
 
+int cprof__samples_frames(const cprof_samples *t, long index, uint64_t *out, int max)
+{
+    const struct slot *s = &t->slots[index];
+    if (!atomic_load(&s->ready) || s->nframes == UINT32_MAX)
+        return 0;
+    int n = (int)s->nframes < max ? (int)s->nframes : max;
+    memcpy(out, t->arena + s->frames_at, (size_t)n * sizeof *out);
+    return n;
+}
+
 void cprof__samples_each(const cprof_samples *t, cprof_samples_fn fn, void *arg)
 {
     for (size_t i = 0; i < t->nslots; i++) {

@@ -33,6 +33,10 @@ long cprof__samples_intern(cprof_samples *t, const uint64_t *frames, int nframes
 /* Adds delta to counter `which` of the key at `index`. Async-signal-safe. */
 void cprof__samples_add_value(cprof_samples *t, long index, int which, uint64_t delta);
 
+/* Copies the frames of the key at `index` (from cprof__samples_intern) into
+ * out; returns their number. */
+int cprof__samples_frames(const cprof_samples *t, long index, uint64_t *out, int max);
+
 /* Calls fn once for every key with a non-zero counter, with its counters. Call it only when no
  * signal handler can be adding (after the samplers stopped). */
 typedef void (*cprof_samples_fn)(void *arg, const uint64_t *frames, int nframes, uint32_t labels,

@@ -8,6 +8,9 @@
  *   CPROF_MEMPROFILE=FILE   write a heap profile to FILE at exit
  *   CPROF_MEMPROFILERATE=N  mean bytes between heap samples (default 524288;
  *                           1 = every allocation)
+ *   CPROF_LEAKCHECK=1       check for leaks at exit (records every allocation);
+ *                           exit status 23 when something is definitely lost
+ *   CPROF_LEAK_SUPPRESSIONS=FILE  function-name patterns of leaks to ignore
  *   CPROF_TARGET_PID=PID    set by `cprof run`: only that process (and, for
  *                           FILEs with %p, its descendants) profiles; this
  *                           keeps a shell or make spawned by the program
@@ -130,6 +133,14 @@ void cprof__settings_apply(void)
             cprof__warn("%s", cprof_last_error());
         else
             cprof__agent_start();
+    }
+
+    const char *leak = getenv("CPROF_LEAKCHECK");
+    if (leak && *leak && strcmp(leak, "0") && is_target("")) {
+        if (cprof__heap_start(1) < 0)
+            cprof__warn("%s", cprof_last_error());
+        else
+            cprof__agent_set_leak_check(getenv("CPROF_LEAK_SUPPRESSIONS"));
     }
 
     const char *cpu = getenv("CPROF_CPUPROFILE");

@@ -29,6 +29,7 @@
 #include <string.h>
 #include <ucontext.h>
 
+#include "heap.h"
 #include "threads.h"
 #include "unwind.h"
 
@@ -636,7 +637,7 @@ void cprof__unwind_reclaim(void)
     pthread_mutex_unlock(&refresh_lock);
 }
 
-int cprof__unwind_refresh(void)
+static int refresh(void)
 {
     pthread_mutex_lock(&refresh_lock);
     struct build_ctx ctx = {.old = atomic_load(&current_set)};
@@ -661,6 +662,14 @@ int cprof__unwind_refresh(void)
     pthread_mutex_unlock(&refresh_lock);
     cprof__unwind_reclaim();
     return 0;
+}
+
+int cprof__unwind_refresh(void)
+{
+    cprof__heap_enter_internal();
+    int rc = refresh();
+    cprof__heap_leave_internal();
+    return rc;
 }
 
 void cprof__unwind_stats(cprof_unwind_stats *out)

@@ -17,7 +17,7 @@
 
 #include "tool.h"
 
-enum flag_kind { FLAG_PATH, FLAG_RATE };
+enum flag_kind { FLAG_PATH, FLAG_RATE, FLAG_BYTES, FLAG_BOOL, FLAG_INPUT };
 
 /* Every flag of `cprof run` and the environment variable it sets. */
 static const struct run_flag {
@@ -28,15 +28,24 @@ static const struct run_flag {
 } run_flags[] = {
     {"cpuprofile", "CPROF_CPUPROFILE", FLAG_PATH, "write a CPU profile to FILE (%p: process id)"},
     {"cpurate", "CPROF_CPURATE", FLAG_RATE, "CPU samples per second per thread (default 100)"},
+    {"memprofile", "CPROF_MEMPROFILE", FLAG_PATH, "write a heap profile to FILE at exit"},
+    {"memprofilerate", "CPROF_MEMPROFILERATE", FLAG_BYTES,
+     "mean bytes allocated between heap samples (default 524288; 1 = every allocation)"},
+    {"leakcheck", "CPROF_LEAKCHECK", FLAG_BOOL,
+     "report leaks at exit; exit status 23 when memory is definitely lost"},
+    {"leaksuppressions", "CPROF_LEAK_SUPPRESSIONS", FLAG_INPUT,
+     "a file of function-name patterns whose leaks are not reported"},
 };
 #define NFLAGS (sizeof run_flags / sizeof run_flags[0])
+
+static const char *const value_names[] = {"=FILE", "=HZ", "=BYTES", "", "=FILE"};
 
 static void usage(FILE *out)
 {
     fprintf(out, "usage: cprof run [flags] [--] PROGRAM [ARGS...]\n\nflags:\n");
     for (size_t i = 0; i < NFLAGS; i++)
-        fprintf(out, "  -%s=%s\t%s\n", run_flags[i].name,
-                run_flags[i].kind == FLAG_PATH ? "FILE" : "HZ", run_flags[i].help);
+        fprintf(out, "  -%s%s\t%s\n", run_flags[i].name, value_names[run_flags[i].kind],
+                run_flags[i].help);
 }
 
 /* Where libcprof.so is: $CPROF_LIBRARY, else beside this binary's ../lib
@@ -135,6 +144,26 @@ static int check_rate(const char *flag, const char *value)
     return 0;
 }
 
+static int check_bytes(const char *flag, const char *value)
+{
+    char *end;
+    long long n = strtoll(value, &end, 10);
+    if (!*value || *end || n < 1) {
+        tool_error("-%s=%s: want a positive number of bytes", flag, value);
+        return -1;
+    }
+    return 0;
+}
+
+static int check_input(const char *flag, const char *file)
+{
+    if (access(file, R_OK) < 0) {
+        tool_error("-%s=%s: %s", flag, file, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 static pid_t child_pid;
 
 /* A signal sent to cprof itself (kill PID) is passed on to the program; one
@@ -190,8 +219,17 @@ static int parse_flags(int argc, char **argv)
         }
         size_t f;
         const char *value = NULL;
-        for (f = 0; f < NFLAGS && !value; f++)
-            value = tool_flag_value(argc, argv, &i, run_flags[f].name);
+        for (f = 0; f < NFLAGS && !value; f++) {
+            if (run_flags[f].kind == FLAG_BOOL) {
+                int on = 0, r = tool_flag_bool(argv, i, run_flags[f].name, &on);
+                if (r < 0)
+                    return -1;
+                if (r > 0)
+                    value = on ? "1" : "0";
+            } else {
+                value = tool_flag_value(argc, argv, &i, run_flags[f].name);
+            }
+        }
         if (!value) {
             tool_error("run: unknown flag %s (see 'cprof run -h')", arg);
             return -1;
@@ -201,6 +239,10 @@ static int parse_flags(int argc, char **argv)
             return -1;
         if (rf->kind == FLAG_RATE && check_rate(rf->name, value) < 0)
             return -1;
+        if (rf->kind == FLAG_BYTES && check_bytes(rf->name, value) < 0)
+            return -1;
+        if (rf->kind == FLAG_INPUT && check_input(rf->name, value) < 0)
+            return -1;
         setenv(rf->env, value, 1);
     }
     return i;
@@ -208,10 +250,14 @@ static int parse_flags(int argc, char **argv)
 
 static void report_outputs(time_t started)
 {
-    const char *cpu = getenv("CPROF_CPUPROFILE");
-    struct stat st;
-    if (cpu && !strstr(cpu, "%p") && stat(cpu, &st) == 0 && st.st_mtime >= started)
-        fprintf(stderr, "cprof: CPU profile written to %s\n", cpu);
+    static const char *const outputs[][2] = {{"CPROF_CPUPROFILE", "CPU"},
+                                             {"CPROF_MEMPROFILE", "heap"}};
+    for (size_t i = 0; i < sizeof outputs / sizeof outputs[0]; i++) {
+        const char *file = getenv(outputs[i][0]);
+        struct stat st;
+        if (file && !strstr(file, "%p") && stat(file, &st) == 0 && st.st_mtime >= started)
+            fprintf(stderr, "cprof: %s profile written to %s\n", outputs[i][1], file);
+    }
 }
 
 int cmd_run(int argc, char **argv)
