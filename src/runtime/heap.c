@@ -325,6 +325,73 @@ size_t cprof__heap_live_count(void)
     return n;
 }
 
+/* ---- Peak: the in-use stacks when the estimated heap was largest -------------------- */
+
+static pthread_mutex_t peak_lock = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic int64_t peak_trigger = INT64_MAX; /* INT64_MAX: peak tracking off */
+static struct cprof_heap_peak_entry *peak;
+static size_t npeak, cappeak;
+static int64_t peak_bytes;
+
+/* Copies every stack's counters when the heap estimate reaches a new high,
+ * 2% (or one sampling period) above the last copy, so that steady growth
+ * costs a few hundred copies, not one per sample. try-lock: a thread that
+ * finds another copying moves on. Memory from mmap: called inside malloc. */
+static void snapshot_peak(int64_t now)
+{
+    cprof_samples *t = atomic_load(&stacks);
+    if (!t || pthread_mutex_trylock(&peak_lock) != 0)
+        return;
+    if (now >= atomic_load(&peak_trigger)) {
+        size_t n = cprof__samples_nkeys(t);
+        if (n > cappeak) {
+            size_t cap = n * 2 + 256;
+            struct cprof_heap_peak_entry *grown = map_zeroed(cap * sizeof *grown);
+            if (grown) {
+                if (peak)
+                    munmap(peak, cappeak * sizeof *peak);
+                peak = grown;
+                cappeak = cap;
+            }
+        }
+        size_t k = 0;
+        for (size_t i = 0; i < n && k < cappeak; i++) {
+            long index = cprof__samples_key_index(t, i);
+            if (index < 0)
+                continue;
+            peak[k].stack = index;
+            cprof__samples_values(t, index, peak[k].values);
+            k++;
+        }
+        npeak = k;
+        peak_bytes = now;
+        long rate = atomic_load(&sample_rate);
+        int64_t step = now / 50 > rate ? now / 50 : rate;
+        atomic_store(&peak_trigger, now + step);
+    }
+    pthread_mutex_unlock(&peak_lock);
+}
+
+void cprof__heap_track_peak(void)
+{
+    int64_t expected = INT64_MAX;
+    atomic_compare_exchange_strong(&peak_trigger, &expected, 1);
+}
+
+size_t cprof__heap_peak_copy(struct cprof_heap_peak_entry **out, uint64_t *bytes)
+{
+    pthread_mutex_lock(&peak_lock);
+    size_t n = npeak;
+    *out = n ? malloc(n * sizeof **out) : NULL;
+    if (*out)
+        memcpy(*out, peak, n * sizeof **out);
+    else
+        n = 0;
+    *bytes = (uint64_t)peak_bytes;
+    pthread_mutex_unlock(&peak_lock);
+    return n;
+}
+
 /* ---- The sampled paths ------------------------------------------------------------- */
 
 /* The slow path of an allocation whose countdown ran out. noinline keeps
@@ -352,7 +419,11 @@ __attribute__((noinline)) static void sample_alloc(void *p, size_t size)
         cprof__samples_add_value(t, stack, HEAP_ALLOC_COUNT, 1);
         cprof__samples_add_value(t, stack, HEAP_ALLOC_BYTES, size);
         live_insert((uintptr_t)p, size, stack);
-        atomic_fetch_add_explicit(&inuse_estimate, (int64_t)size, memory_order_relaxed);
+        int64_t now = atomic_fetch_add_explicit(&inuse_estimate, (int64_t)size,
+                                                memory_order_relaxed) +
+                      (int64_t)size;
+        if (now >= atomic_load_explicit(&peak_trigger, memory_order_relaxed))
+            snapshot_peak(now);
     }
     in_hook = 0;
 }

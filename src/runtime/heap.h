@@ -40,7 +40,18 @@ int cprof__heap_start(long rate);
 void cprof__heap_enter_internal(void);
 void cprof__heap_leave_internal(void);
 
-/* The estimated heap in use now, and its largest value since start. */
+/* The estimated heap in use now. */
 uint64_t cprof__heap_inuse_bytes(void);
+
+/* Peak tracking (CPROF_MEMPEAK): from now on, whenever the estimated heap in
+ * use reaches a new high, every stack's counters are copied. */
+struct cprof_heap_peak_entry {
+    long stack;
+    uint64_t values[CPROF_SAMPLE_VALUES];
+};
+void cprof__heap_track_peak(void);
+/* The copy taken at the highest point, malloc'd into *out; its size in bytes
+ * into *bytes. Returns the number of entries. */
+size_t cprof__heap_peak_copy(struct cprof_heap_peak_entry **out, uint64_t *bytes);
 
 #endif

@@ -10,6 +10,8 @@
  * At rate 1 every block is sampled and the values are exact.
  */
 #include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <math.h>
 #include <pthread.h>
 #include <string.h>
@@ -80,6 +82,46 @@ static int heap_write(const char *path, uint8_t **out, size_t *out_len)
     return cprof__profile_writer_end(w, path, out, out_len);
 }
 
+/* The peak profile: the same shape, values from the copy taken when the
+ * heap estimate was highest. */
+static int heap_peak_write(const char *path)
+{
+    static const char *const types[][2] = {{"alloc_objects", "count"},
+                                           {"alloc_space", "bytes"},
+                                           {"inuse_objects", "count"},
+                                           {"inuse_space", "bytes"}};
+    cprof_samples *t = cprof__heap_table();
+    if (!t)
+        return cprof__fail("heap profiling is not on");
+    long rate = cprof__heap_rate();
+    struct cprof_heap_peak_entry *entries;
+    uint64_t bytes;
+    size_t n = cprof__heap_peak_copy(&entries, &bytes);
+    int64_t now = now_unix_ns();
+    cprof_profile_writer *w = cprof__profile_writer_begin(
+        types, 4, "inuse_space", "space", "bytes", rate, start_unix_ns ? start_unix_ns : now,
+        start_unix_ns ? now - start_unix_ns : 0);
+    if (!w) {
+        free(entries);
+        return -1;
+    }
+    char comment[96];
+    snprintf(comment, sizeof comment, "peak: about %llu bytes in use",
+             (unsigned long long)bytes);
+    cprof_pb_add_comment(cprof__profile_writer_pb(w), comment);
+    uint64_t frames[CPROF_MAX_FRAMES];
+    for (size_t i = 0; i < n; i++) {
+        int64_t values[4];
+        if (!heap_values(&rate, entries[i].values, values))
+            continue;
+        int nf = cprof__samples_frames(t, entries[i].stack, frames, CPROF_MAX_FRAMES);
+        cprof__profile_writer_add_stack(w, frames, nf, cprof__samples_labels(t, entries[i].stack),
+                                        values);
+    }
+    free(entries);
+    return cprof__profile_writer_end(w, path, NULL, NULL);
+}
+
 CPROF_API int cprof_heap_write(const char *path)
 {
     if (!path || !*path)
@@ -93,6 +135,25 @@ CPROF_API int cprof_heap_write(const char *path)
 int cprof__heap_encode(uint8_t **out, size_t *out_len)
 {
     return heap_write(NULL, out, out_len);
+}
+
+static char peak_pattern[PATH_MAX];
+
+int cprof__heap_set_peak_path(const char *pattern)
+{
+    char full[PATH_MAX];
+    if (strlen(pattern) >= sizeof peak_pattern)
+        return cprof__fail("peak heap profile path too long");
+    if (cprof__settings_expand_path(pattern, full, sizeof full) < 0 ||
+        cprof__settings_check_writable(full) < 0)
+        return -1;
+    pthread_mutex_lock(&exit_lock);
+    strcpy(peak_pattern, pattern);
+    if (!start_unix_ns)
+        start_unix_ns = now_unix_ns();
+    pthread_mutex_unlock(&exit_lock);
+    cprof__heap_track_peak();
+    return 0;
 }
 
 int cprof__heap_set_exit_path(const char *pattern)
@@ -115,6 +176,10 @@ void cprof__heap_flush(void)
 {
     pthread_mutex_lock(&exit_lock);
     if (exit_pattern[0] && cprof_heap_write(exit_pattern) < 0)
+        cprof__warn("%s", cprof_last_error());
+    char full[PATH_MAX];
+    if (peak_pattern[0] && (cprof__settings_expand_path(peak_pattern, full, sizeof full) < 0 ||
+                            heap_peak_write(full) < 0))
         cprof__warn("%s", cprof_last_error());
     pthread_mutex_unlock(&exit_lock);
 }

@@ -11,7 +11,11 @@
 /* Remembers the path (pattern with %p) the heap profile goes to at exit. */
 int cprof__heap_set_exit_path(const char *pattern);
 
-/* Writes the heap profile due at exit, if one is. */
+/* Remembers the path of the peak heap profile (CPROF_MEMPEAK) and starts
+ * tracking the peak. */
+int cprof__heap_set_peak_path(const char *pattern);
+
+/* Writes the heap profiles due at exit, if any. */
 void cprof__heap_flush(void);
 
 /* The heap profile now, gzip'd, into a malloc'd buffer (for HTTP). */

@@ -66,13 +66,9 @@ cprof_pb *cprof__profile_writer_pb(cprof_profile_writer *w)
     return w->pb;
 }
 
-static void add_key(void *arg, const uint64_t *frames, int nframes, uint32_t labels,
-                    const uint64_t *counters)
+void cprof__profile_writer_add_stack(cprof_profile_writer *w, const uint64_t *frames, int nframes,
+                                     uint32_t labels, const int64_t *values)
 {
-    cprof_profile_writer *w = arg;
-    int64_t values[8] = {0};
-    if (!w->fn(w->arg, counters, values))
-        return;
     for (int i = 0; i < nframes; i++)
         w->locs[i] = cprof__symbolize(w->sym, w->pb, frames[i]);
     cprof_pb_label pl[CPROF_LABEL_MAX_DEPTH];
@@ -81,6 +77,15 @@ static void add_key(void *arg, const uint64_t *frames, int nframes, uint32_t lab
     for (int i = 0; set && i < set->n; i++)
         pl[npl++] = (cprof_pb_label){.key = set->keys[i], .str = set->values[i]};
     cprof_pb_add_sample(w->pb, w->locs, (size_t)nframes, values, (size_t)w->nvalues, pl, npl);
+}
+
+static void add_key(void *arg, const uint64_t *frames, int nframes, uint32_t labels,
+                    const uint64_t *counters)
+{
+    cprof_profile_writer *w = arg;
+    int64_t values[8] = {0};
+    if (w->fn(w->arg, counters, values))
+        cprof__profile_writer_add_stack(w, frames, nframes, labels, values);
 }
 
 void cprof__profile_writer_add_table(cprof_profile_writer *w, const cprof_samples *t,

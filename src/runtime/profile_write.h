@@ -34,6 +34,10 @@ typedef int (*cprof_values_fn)(void *arg, const uint64_t *counters, int64_t *val
 void cprof__profile_writer_add_table(cprof_profile_writer *w, const cprof_samples *t,
                                      cprof_values_fn fn, void *arg);
 
+/* Adds one sample: a stack (raw pcs), its label set and its values. */
+void cprof__profile_writer_add_stack(cprof_profile_writer *w, const uint64_t *frames, int nframes,
+                                     uint32_t labels, const int64_t *values);
+
 /* Adds a sample whose only frame is a pseudo-function (e.g. "[cprof: lost
  * samples]"), so that what could not be recorded still shows. */
 void cprof__profile_writer_add_pseudo(cprof_profile_writer *w, const char *name,

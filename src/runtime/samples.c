@@ -35,6 +35,8 @@ struct cprof_samples {
     uint64_t *arena;
     size_t arena_cap;
     _Atomic size_t arena_used;
+    uint32_t *order; /* slot index + 1 of each key, in the order keys were added */
+    _Atomic size_t nkeys;
     _Atomic uint64_t lost;
     _Atomic uint64_t total;
     size_t map_len;
@@ -52,7 +54,8 @@ cprof_samples *cprof__samples_new(size_t max_stacks, size_t max_frames)
     size_t nslots = 1;
     while (nslots < max_stacks * 2) /* keep the load factor at most 1/2 */
         nslots <<= 1;
-    size_t len = sizeof(cprof_samples) + nslots * sizeof(struct slot) + max_frames * 8;
+    size_t len = sizeof(cprof_samples) + nslots * sizeof(struct slot) + max_frames * 8 +
+                 nslots * sizeof(uint32_t);
     char *mem = map_noreserve(len);
     if (!mem)
         return NULL;
@@ -61,6 +64,7 @@ cprof_samples *cprof__samples_new(size_t max_stacks, size_t max_frames)
     t->nslots = nslots;
     t->arena = (uint64_t *)(mem + sizeof *t + nslots * sizeof(struct slot));
     t->arena_cap = max_frames;
+    t->order = (uint32_t *)(t->arena + max_frames);
     t->map_len = len;
     return t;
 }
@@ -132,6 +136,9 @@ long cprof__samples_intern(cprof_samples *t, const uint64_t *frames, int nframes
                 s->nframes = (uint32_t)nframes;
                 s->labels = labels;
                 atomic_store_explicit(&s->ready, 1, memory_order_release);
+                /* +1: a zero entry is one whose writer has not got there yet. */
+                __atomic_store_n(&t->order[atomic_fetch_add(&t->nkeys, 1)], (uint32_t)index + 1,
+                                 __ATOMIC_RELEASE);
                 return (long)index;
             }
         }
@@ -161,6 +168,27 @@ void cprof__samples_add(cprof_samples *t, const uint64_t *frames, int nframes, u
         atomic_fetch_add_explicit(&t->lost, weight, memory_order_relaxed);
     else
         cprof__samples_add_value(t, index, 0, weight);
+}
+
+size_t cprof__samples_nkeys(const cprof_samples *t)
+{
+    return atomic_load(&t->nkeys);
+}
+
+long cprof__samples_key_index(const cprof_samples *t, size_t i)
+{
+    return (long)__atomic_load_n(&t->order[i], __ATOMIC_ACQUIRE) - 1;
+}
+
+void cprof__samples_values(const cprof_samples *t, long index, uint64_t *values)
+{
+    for (int v = 0; v < CPROF_SAMPLE_VALUES; v++)
+        values[v] = atomic_load_explicit(&t->slots[index].values[v], memory_order_relaxed);
+}
+
+uint32_t cprof__samples_labels(const cprof_samples *t, long index)
+{
+    return t->slots[index].labels;
 }
 
 int cprof__samples_frames(const cprof_samples *t, long index, uint64_t *out, int max)

@@ -33,6 +33,14 @@ long cprof__samples_intern(cprof_samples *t, const uint64_t *frames, int nframes
 /* Adds delta to counter `which` of the key at `index`. Async-signal-safe. */
 void cprof__samples_add_value(cprof_samples *t, long index, int which, uint64_t delta);
 
+/* Keys in the order they were added: how many, and the i-th's index (-1
+ * while the key is still being added by another thread). */
+size_t cprof__samples_nkeys(const cprof_samples *t);
+long cprof__samples_key_index(const cprof_samples *t, size_t i);
+/* The counters and label set of the key at `index`. */
+void cprof__samples_values(const cprof_samples *t, long index, uint64_t *values);
+uint32_t cprof__samples_labels(const cprof_samples *t, long index);
+
 /* Copies the frames of the key at `index` (from cprof__samples_intern) into
  * out; returns their number. */
 int cprof__samples_frames(const cprof_samples *t, long index, uint64_t *out, int max);

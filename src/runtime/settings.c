@@ -8,6 +8,8 @@
  *   CPROF_MEMPROFILE=FILE   write a heap profile to FILE at exit
  *   CPROF_MEMPROFILERATE=N  mean bytes between heap samples (default 524288;
  *                           1 = every allocation)
+ *   CPROF_MEMPEAK=FILE      write the in-use heap profile of the moment the heap
+ *                           was largest to FILE at exit
  *   CPROF_LEAKCHECK=1       check for leaks at exit (records every allocation);
  *                           exit status 23 when something is definitely lost
  *   CPROF_LEAK_SUPPRESSIONS=FILE  function-name patterns of leaks to ignore
@@ -130,6 +132,14 @@ void cprof__settings_apply(void)
                 rate = v;
         }
         if (cprof__heap_set_exit_path(mem) < 0 || cprof__heap_start(rate) < 0)
+            cprof__warn("%s", cprof_last_error());
+        else
+            cprof__agent_start();
+    }
+    const char *peak = getenv("CPROF_MEMPEAK");
+    if (peak && *peak && is_target(peak)) {
+        if (cprof__heap_set_peak_path(peak) < 0 ||
+            (!cprof__heap_table() && cprof__heap_start(512 * 1024) < 0))
             cprof__warn("%s", cprof_last_error());
         else
             cprof__agent_start();

@@ -31,6 +31,8 @@ static const struct run_flag {
     {"memprofile", "CPROF_MEMPROFILE", FLAG_PATH, "write a heap profile to FILE at exit"},
     {"memprofilerate", "CPROF_MEMPROFILERATE", FLAG_BYTES,
      "mean bytes allocated between heap samples (default 524288; 1 = every allocation)"},
+    {"mempeak", "CPROF_MEMPEAK", FLAG_PATH,
+     "write the in-use heap profile of the moment the heap was largest to FILE at exit"},
     {"leakcheck", "CPROF_LEAKCHECK", FLAG_BOOL,
      "report leaks at exit; exit status 23 when memory is definitely lost"},
     {"leaksuppressions", "CPROF_LEAK_SUPPRESSIONS", FLAG_INPUT,
@@ -251,7 +253,8 @@ static int parse_flags(int argc, char **argv)
 static void report_outputs(time_t started)
 {
     static const char *const outputs[][2] = {{"CPROF_CPUPROFILE", "CPU"},
-                                             {"CPROF_MEMPROFILE", "heap"}};
+                                             {"CPROF_MEMPROFILE", "heap"},
+                                             {"CPROF_MEMPEAK", "peak heap"}};
     for (size_t i = 0; i < sizeof outputs / sizeof outputs[0]; i++) {
         const char *file = getenv(outputs[i][0]);
         struct stat st;
