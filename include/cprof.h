@@ -59,6 +59,21 @@ CPROF_API int cprof_heap_set_rate(long rate);
  * allocated since sampling started, per allocation stack. */
 CPROF_API int cprof_heap_write(const char *path);
 
+/* ---- Mutex and block profiles ------------------------------------------------ */
+
+/* Records 1 in `fraction` contended mutex waits in the mutex profile (0: off;
+ * 1: all), which charges each wait to the stack that released the lock. */
+CPROF_API int cprof_mutex_set_fraction(int fraction);
+
+/* Records waits (mutex, rwlock, condition variable, semaphore, join, barrier)
+ * of `rate_ns` or longer in the block profile, shorter ones in proportion to
+ * their length (0: off; 1: every wait), charged to the waiting stack. */
+CPROF_API int cprof_block_set_rate(long rate_ns);
+
+/* Write the mutex or block profile now (gzip'd pprof). */
+CPROF_API int cprof_mutex_write(const char *path);
+CPROF_API int cprof_block_write(const char *path);
+
 /* ---- Labels ---------------------------------------------------------------- */
 
 /* Pushes key=value onto the calling thread's label stack; CPU samples taken

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "contention.h"
 #include "cpu.h"
 #include "heap.h"
 #include "heap_write.h"
@@ -51,6 +52,7 @@ void cprof__flush_all(void)
 {
     cprof__cpu_flush();
     cprof__heap_flush();
+    cprof__contention_flush();
     if (atomic_exchange(&leak_check_on, 0) && cprof__leak_check(leak_suppressions) > 0) {
         /* LeakSanitizer's convention: exit status 23 when something leaked.
          * Streams are flushed first: _exit skips the rest of exit(). */

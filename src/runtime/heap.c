@@ -419,9 +419,9 @@ __attribute__((noinline)) static void sample_alloc(void *p, size_t size)
         cprof__samples_add_value(t, stack, HEAP_ALLOC_COUNT, 1);
         cprof__samples_add_value(t, stack, HEAP_ALLOC_BYTES, size);
         live_insert((uintptr_t)p, size, stack);
-        int64_t now = atomic_fetch_add_explicit(&inuse_estimate, (int64_t)size,
-                                                memory_order_relaxed) +
-                      (int64_t)size;
+        int64_t now =
+            atomic_fetch_add_explicit(&inuse_estimate, (int64_t)size, memory_order_relaxed) +
+            (int64_t)size;
         if (now >= atomic_load_explicit(&peak_trigger, memory_order_relaxed))
             snapshot_peak(now);
     }
@@ -593,6 +593,11 @@ uint64_t cprof__heap_inuse_bytes(void)
 {
     int64_t v = atomic_load(&inuse_estimate);
     return v > 0 ? (uint64_t)v : 0;
+}
+
+int cprof__heap_in_internal(void)
+{
+    return in_hook;
 }
 
 void cprof__heap_enter_internal(void)

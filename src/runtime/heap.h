@@ -38,6 +38,8 @@ int cprof__heap_start(long rate);
 /* Marks the calling thread as inside cprof (writing a profile, symbolizing):
  * its allocations are not sampled. Nests. */
 void cprof__heap_enter_internal(void);
+/* Whether the calling thread is inside cprof (or inside a malloc hook). */
+int cprof__heap_in_internal(void);
 void cprof__heap_leave_internal(void);
 
 /* The estimated heap in use now. */

@@ -72,10 +72,9 @@ static int heap_write(const char *path, uint8_t **out, size_t *out_len)
                            "or CPROF_MEMPROFILE)");
     long rate = cprof__heap_rate();
     int64_t now = now_unix_ns();
-    cprof_profile_writer *w =
-        cprof__profile_writer_begin(types, 4, "inuse_space", "space", "bytes", rate,
-                                    start_unix_ns ? start_unix_ns : now,
-                                    start_unix_ns ? now - start_unix_ns : 0);
+    cprof_profile_writer *w = cprof__profile_writer_begin(types, 4, "inuse_space", "space", "bytes",
+                                                          rate, start_unix_ns ? start_unix_ns : now,
+                                                          start_unix_ns ? now - start_unix_ns : 0);
     if (!w)
         return -1;
     cprof__profile_writer_add_table(w, t, heap_values, &rate);
@@ -98,16 +97,15 @@ static int heap_peak_write(const char *path)
     uint64_t bytes;
     size_t n = cprof__heap_peak_copy(&entries, &bytes);
     int64_t now = now_unix_ns();
-    cprof_profile_writer *w = cprof__profile_writer_begin(
-        types, 4, "inuse_space", "space", "bytes", rate, start_unix_ns ? start_unix_ns : now,
-        start_unix_ns ? now - start_unix_ns : 0);
+    cprof_profile_writer *w = cprof__profile_writer_begin(types, 4, "inuse_space", "space", "bytes",
+                                                          rate, start_unix_ns ? start_unix_ns : now,
+                                                          start_unix_ns ? now - start_unix_ns : 0);
     if (!w) {
         free(entries);
         return -1;
     }
     char comment[96];
-    snprintf(comment, sizeof comment, "peak: about %llu bytes in use",
-             (unsigned long long)bytes);
+    snprintf(comment, sizeof comment, "peak: about %llu bytes in use", (unsigned long long)bytes);
     cprof_pb_add_comment(cprof__profile_writer_pb(w), comment);
     uint64_t frames[CPROF_MAX_FRAMES];
     for (size_t i = 0; i < n; i++) {

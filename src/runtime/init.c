@@ -12,8 +12,8 @@
 
 CPROF_API const char *cprof_version(void)
 {
-    #define CPROF_STR2(x) #x
-#define CPROF_STR(x) CPROF_STR2(x)
+#define CPROF_STR2(x) #x
+#define CPROF_STR(x)  CPROF_STR2(x)
     return CPROF_STR(CPROF_VERSION_MAJOR) "." CPROF_STR(CPROF_VERSION_MINOR) "." CPROF_STR(
         CPROF_VERSION_PATCH);
 }

@@ -17,6 +17,27 @@
 #include "profile_write.h"
 #include "symbols.h"
 
+/* The names of enum cprof_pseudo's frames. */
+const char *const cprof__pseudo_names[] = {
+    [PSEUDO_TRUNCATED] = "[truncated]",
+    [PSEUDO_PTHREAD_MUTEX_LOCK] = "pthread_mutex_lock",
+    [PSEUDO_PTHREAD_MUTEX_TIMEDLOCK] = "pthread_mutex_timedlock",
+    [PSEUDO_PTHREAD_MUTEX_UNLOCK] = "pthread_mutex_unlock",
+    [PSEUDO_PTHREAD_RWLOCK_RDLOCK] = "pthread_rwlock_rdlock",
+    [PSEUDO_PTHREAD_RWLOCK_WRLOCK] = "pthread_rwlock_wrlock",
+    [PSEUDO_PTHREAD_RWLOCK_TIMEDRDLOCK] = "pthread_rwlock_timedrdlock",
+    [PSEUDO_PTHREAD_RWLOCK_TIMEDWRLOCK] = "pthread_rwlock_timedwrlock",
+    [PSEUDO_PTHREAD_COND_WAIT] = "pthread_cond_wait",
+    [PSEUDO_PTHREAD_COND_TIMEDWAIT] = "pthread_cond_timedwait",
+    [PSEUDO_SEM_WAIT] = "sem_wait",
+    [PSEUDO_SEM_TIMEDWAIT] = "sem_timedwait",
+    [PSEUDO_PTHREAD_JOIN] = "pthread_join",
+    [PSEUDO_PTHREAD_BARRIER_WAIT] = "pthread_barrier_wait",
+};
+const int cprof__npseudo_names = sizeof cprof__pseudo_names / sizeof cprof__pseudo_names[0];
+
+static uint64_t pseudo_location(cprof_profile_writer *w, uint64_t pc);
+
 struct cprof_profile_writer {
     cprof_pb *pb;
     cprof_symbolizer *sym;
@@ -70,7 +91,10 @@ void cprof__profile_writer_add_stack(cprof_profile_writer *w, const uint64_t *fr
                                      uint32_t labels, const int64_t *values)
 {
     for (int i = 0; i < nframes; i++)
-        w->locs[i] = cprof__symbolize(w->sym, w->pb, frames[i]);
+        w->locs[i] =
+            frames[i] >= CPROF_PSEUDO_BASE && frames[i] < CPROF_PSEUDO(cprof__npseudo_names)
+                ? pseudo_location(w, frames[i])
+                : cprof__symbolize(w->sym, w->pb, frames[i]);
     cprof_pb_label pl[CPROF_LABEL_MAX_DEPTH];
     size_t npl = 0;
     const cprof_label_set *set = cprof__labels_get(labels);
@@ -94,6 +118,15 @@ void cprof__profile_writer_add_table(cprof_profile_writer *w, const cprof_sample
     w->fn = fn;
     w->arg = arg;
     cprof__samples_each(t, add_key, w);
+}
+
+/* A Location with one line naming the pseudo-frame, no mapping. Interned by
+ * the builder through its address. */
+static uint64_t pseudo_location(cprof_profile_writer *w, uint64_t pc)
+{
+    const char *name = cprof__pseudo_names[pc - CPROF_PSEUDO_BASE];
+    cprof_pb_line line = {cprof_pb_function(w->pb, name, name, NULL, 0), 0};
+    return cprof_pb_location(w->pb, 0, pc, &line, 1);
 }
 
 void cprof__profile_writer_add_pseudo(cprof_profile_writer *w, const char *name,

@@ -14,6 +14,32 @@
 
 typedef struct cprof_profile_writer cprof_profile_writer;
 
+/* Pseudo-frames: values below 4096 in a stack are never code addresses; a
+ * stack may hold CPROF_PSEUDO(name-index) and the writer turns it into a
+ * frame named by cprof__pseudo_names[index] (e.g. the wrapper a thread
+ * waited in, whose real pc lies in code inlined into it). */
+enum cprof_pseudo {
+    PSEUDO_TRUNCATED,
+    PSEUDO_PTHREAD_MUTEX_LOCK,
+    PSEUDO_PTHREAD_MUTEX_TIMEDLOCK,
+    PSEUDO_PTHREAD_MUTEX_UNLOCK,
+    PSEUDO_PTHREAD_RWLOCK_RDLOCK,
+    PSEUDO_PTHREAD_RWLOCK_WRLOCK,
+    PSEUDO_PTHREAD_RWLOCK_TIMEDRDLOCK,
+    PSEUDO_PTHREAD_RWLOCK_TIMEDWRLOCK,
+    PSEUDO_PTHREAD_COND_WAIT,
+    PSEUDO_PTHREAD_COND_TIMEDWAIT,
+    PSEUDO_SEM_WAIT,
+    PSEUDO_SEM_TIMEDWAIT,
+    PSEUDO_PTHREAD_JOIN,
+    PSEUDO_PTHREAD_BARRIER_WAIT,
+    PSEUDO_COUNT
+};
+#define CPROF_PSEUDO_BASE 0x100
+#define CPROF_PSEUDO(i)   ((uint64_t)CPROF_PSEUDO_BASE + (uint64_t)(i))
+extern const char *const cprof__pseudo_names[];
+extern const int cprof__npseudo_names;
+
 /* Starts a profile: a builder with the given sample types ({type, unit}
  * pairs), the default type, the period, the time span and a comment. NULL
  * with cprof_last_error() set when out of memory. Marks the calling thread

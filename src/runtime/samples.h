@@ -27,8 +27,7 @@ void cprof__samples_add(cprof_samples *t, const uint64_t *frames, int nframes, u
 
 /* Finds or adds the key (frames, labels) and returns its index, or -1 when
  * the table is full. Async-signal-safe, like cprof__samples_add. */
-long cprof__samples_intern(cprof_samples *t, const uint64_t *frames, int nframes,
-                           uint32_t labels);
+long cprof__samples_intern(cprof_samples *t, const uint64_t *frames, int nframes, uint32_t labels);
 
 /* Adds delta to counter `which` of the key at `index`. Async-signal-safe. */
 void cprof__samples_add_value(cprof_samples *t, long index, int which, uint64_t delta);

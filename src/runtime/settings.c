@@ -10,6 +10,11 @@
  *                           1 = every allocation)
  *   CPROF_MEMPEAK=FILE      write the in-use heap profile of the moment the heap
  *                           was largest to FILE at exit
+ *   CPROF_MUTEXPROFILE=FILE write a mutex profile to FILE at exit
+ *   CPROF_MUTEXPROFILEFRACTION=N  record 1 in N contended mutex waits (default 1)
+ *   CPROF_BLOCKPROFILE=FILE write a block profile to FILE at exit
+ *   CPROF_BLOCKPROFILERATE=NS     record waits of NS and longer, shorter ones in
+ *                           proportion (default 1: every wait)
  *   CPROF_LEAKCHECK=1       check for leaks at exit (records every allocation);
  *                           exit status 23 when something is definitely lost
  *   CPROF_LEAK_SUPPRESSIONS=FILE  function-name patterns of leaks to ignore
@@ -28,6 +33,7 @@
 #include "cprof.h"
 #include "agent.h"
 #include "cpu.h"
+#include "contention.h"
 #include "errors.h"
 #include "heap.h"
 #include "heap_write.h"
@@ -95,6 +101,22 @@ static int is_target(const char *path)
     return atoi(target) == (int)getpid();
 }
 
+/* A positive number from the environment, or `fallback` (with a warning
+ * when the variable is set but not a positive number). */
+static long parse_long(const char *name, long fallback)
+{
+    const char *v = getenv(name);
+    if (!v || !*v)
+        return fallback;
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (*end || n < 1 || n > INT_MAX) {
+        cprof__warn("%s=%s: not a positive number; using %ld", name, v, fallback);
+        return fallback;
+    }
+    return n;
+}
+
 static int parse_rate(const char *name, int fallback)
 {
     const char *v = getenv(name);
@@ -143,6 +165,19 @@ void cprof__settings_apply(void)
             cprof__warn("%s", cprof_last_error());
         else
             cprof__agent_start();
+    }
+
+    const char *mutex = getenv("CPROF_MUTEXPROFILE");
+    if (mutex && *mutex && is_target(mutex)) {
+        long n = parse_long("CPROF_MUTEXPROFILEFRACTION", 1);
+        if (cprof__contention_set_exit_path(1, mutex) < 0 || cprof_mutex_set_fraction((int)n) < 0)
+            cprof__warn("%s", cprof_last_error());
+    }
+    const char *block = getenv("CPROF_BLOCKPROFILE");
+    if (block && *block && is_target(block)) {
+        long ns = parse_long("CPROF_BLOCKPROFILERATE", 1);
+        if (cprof__contention_set_exit_path(0, block) < 0 || cprof_block_set_rate(ns) < 0)
+            cprof__warn("%s", cprof_last_error());
     }
 
     const char *leak = getenv("CPROF_LEAKCHECK");

@@ -29,8 +29,8 @@ static sigaction_fn real_sigaction_ptr;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
 struct owned {
-    _Atomic int active;           /* cprof's handler is installed */
-    struct sigaction program;     /* what the program believes is installed */
+    _Atomic int active;       /* cprof's handler is installed */
+    struct sigaction program; /* what the program believes is installed */
 };
 static struct owned prof, fatal_int, fatal_term;
 static void (*prof_taken)(void);
@@ -39,10 +39,14 @@ static void (*_Atomic fatal_fn)(int);
 static struct owned *owned_for(int sig)
 {
     switch (sig) {
-    case SIGPROF: return &prof;
-    case SIGINT: return &fatal_int;
-    case SIGTERM: return &fatal_term;
-    default: return NULL;
+    case SIGPROF:
+        return &prof;
+    case SIGINT:
+        return &fatal_int;
+    case SIGTERM:
+        return &fatal_term;
+    default:
+        return NULL;
     }
 }
 

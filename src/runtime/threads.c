@@ -147,8 +147,7 @@ void cprof__threads_refresh_maps(void)
         unsigned long lo, hi;
         char perms[8];
         /* Stacks are private read-write mappings; /proc/self/maps is sorted. */
-        if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) == 3 && perms[0] == 'r' &&
-            perms[1] == 'w')
+        if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) == 3 && perms[0] == 'r' && perms[1] == 'w')
             snap->r[snap->n++] = (struct range){lo, hi};
         line = next;
     }
@@ -227,8 +226,8 @@ static int create(pthread_t *thread, const pthread_attr_t *attr, void *(*fn)(voi
 }
 
 /* The interposed pthread_create: the program's threads start in thread_entry. */
-CPROF_API int pthread_create(pthread_t *thread, const pthread_attr_t *attr,
-                                void *(*fn)(void *), void *arg)
+CPROF_API int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*fn)(void *),
+                             void *arg)
 {
     return create(thread, attr, fn, arg, 0);
 }

@@ -39,32 +39,32 @@
 
 /* How a row computes the CFA (the caller's stack pointer). */
 enum {
-    CFA_RSP = 1,  /* CFA = rsp + off */
-    CFA_RBP,      /* CFA = rbp + off */
-    CFA_PLT,      /* PLT stub: CFA = rsp + 8 + ((rip & 15) >= k ? 8 : 0) */
-    CFA_SIGNAL,   /* signal trampoline: a ucontext_t sits at rsp */
-    CFA_END,      /* outermost frame: the return address is undefined */
-    CFA_UNKNOWN,  /* a rule we do not model: fall back to frame pointers */
+    CFA_RSP = 1, /* CFA = rsp + off */
+    CFA_RBP,     /* CFA = rbp + off */
+    CFA_PLT,     /* PLT stub: CFA = rsp + 8 + ((rip & 15) >= k ? 8 : 0) */
+    CFA_SIGNAL,  /* signal trampoline: a ucontext_t sits at rsp */
+    CFA_END,     /* outermost frame: the return address is undefined */
+    CFA_UNKNOWN, /* a rule we do not model: fall back to frame pointers */
 };
 
 /* What happened to rbp in this frame. */
 enum { FP_SAME = 0, FP_SAVED, FP_LOST };
 
 struct row {
-    uint32_t pc;      /* offset from the module's base */
+    uint32_t pc; /* offset from the module's base */
     int32_t cfa_off;
-    int16_t fp_off;   /* FP_SAVED: rbp saved at CFA + fp_off; CFA_PLT: k */
+    int16_t fp_off; /* FP_SAVED: rbp saved at CFA + fp_off; CFA_PLT: k */
     uint8_t cfa_rule;
     uint8_t fp_rule;
 };
 
 struct module {
-    uintptr_t lo, hi;  /* executable range [lo, hi) */
-    uintptr_t base;    /* row pcs are relative to this */
-    uintptr_t eh_hdr;  /* identity, with lo and hi */
+    uintptr_t lo, hi; /* executable range [lo, hi) */
+    uintptr_t base;   /* row pcs are relative to this */
+    uintptr_t eh_hdr; /* identity, with lo and hi */
     struct row *rows;
     uint32_t nrows;
-    _Atomic int refs;  /* sets that hold this module */
+    _Atomic int refs; /* sets that hold this module */
 };
 
 struct module_set {
@@ -82,9 +82,19 @@ static _Atomic uint64_t unknown_pc_count, fp_step_count;
 /* ---- Reading .eh_frame (not in signal handlers) ---------------------------- */
 
 enum {
-    PE_ABSPTR = 0x00, PE_ULEB128 = 0x01, PE_UDATA2 = 0x02, PE_UDATA4 = 0x03, PE_UDATA8 = 0x04,
-    PE_SLEB128 = 0x09, PE_SDATA2 = 0x0a, PE_SDATA4 = 0x0b, PE_SDATA8 = 0x0c,
-    PE_PCREL = 0x10, PE_DATAREL = 0x30, PE_INDIRECT = 0x80, PE_OMIT = 0xff,
+    PE_ABSPTR = 0x00,
+    PE_ULEB128 = 0x01,
+    PE_UDATA2 = 0x02,
+    PE_UDATA4 = 0x03,
+    PE_UDATA8 = 0x04,
+    PE_SLEB128 = 0x09,
+    PE_SDATA2 = 0x0a,
+    PE_SDATA4 = 0x0b,
+    PE_SDATA8 = 0x0c,
+    PE_PCREL = 0x10,
+    PE_DATAREL = 0x30,
+    PE_INDIRECT = 0x80,
+    PE_OMIT = 0xff,
 };
 
 struct reader {
@@ -141,22 +151,49 @@ static uintptr_t rd_encoded(struct reader *r, uint8_t enc, uintptr_t datarel)
     uintptr_t at = (uintptr_t)r->p;
     uint64_t v;
     switch (enc & 0x0f) {
-    case PE_ABSPTR: v = rd_u(r, 8); break;
-    case PE_ULEB128: v = rd_uleb(r); break;
-    case PE_UDATA2: v = rd_u(r, 2); break;
-    case PE_UDATA4: v = rd_u(r, 4); break;
-    case PE_UDATA8: v = rd_u(r, 8); break;
-    case PE_SLEB128: v = (uint64_t)rd_sleb(r); break;
-    case PE_SDATA2: v = (uint64_t)(int64_t)(int16_t)rd_u(r, 2); break;
-    case PE_SDATA4: v = (uint64_t)(int64_t)(int32_t)rd_u(r, 4); break;
-    case PE_SDATA8: v = rd_u(r, 8); break;
-    default: r->bad = 1; return 0;
+    case PE_ABSPTR:
+        v = rd_u(r, 8);
+        break;
+    case PE_ULEB128:
+        v = rd_uleb(r);
+        break;
+    case PE_UDATA2:
+        v = rd_u(r, 2);
+        break;
+    case PE_UDATA4:
+        v = rd_u(r, 4);
+        break;
+    case PE_UDATA8:
+        v = rd_u(r, 8);
+        break;
+    case PE_SLEB128:
+        v = (uint64_t)rd_sleb(r);
+        break;
+    case PE_SDATA2:
+        v = (uint64_t)(int64_t)(int16_t)rd_u(r, 2);
+        break;
+    case PE_SDATA4:
+        v = (uint64_t)(int64_t)(int32_t)rd_u(r, 4);
+        break;
+    case PE_SDATA8:
+        v = rd_u(r, 8);
+        break;
+    default:
+        r->bad = 1;
+        return 0;
     }
     switch (enc & 0x70) {
-    case 0: break;
-    case PE_PCREL: v += at; break;
-    case PE_DATAREL: v += datarel; break;
-    default: r->bad = 1; return 0; /* textrel/funcrel/aligned: not used on x86-64 Linux */
+    case 0:
+        break;
+    case PE_PCREL:
+        v += at;
+        break;
+    case PE_DATAREL:
+        v += datarel;
+        break;
+    default:
+        r->bad = 1;
+        return 0; /* textrel/funcrel/aligned: not used on x86-64 Linux */
     }
     if (enc & PE_INDIRECT)
         v = *(const uint64_t *)(uintptr_t)v;
@@ -288,9 +325,8 @@ static void restore_reg(struct cfi_state *s, const struct cfi_state *init, uint6
 /* Runs call-frame instructions [p, end). With `rows` NULL it only evolves
  * the state (the CIE's initial instructions). Returns 0, or -1 on an
  * instruction it cannot parse (the rest of the FDE is then unknown). */
-static int run_cfi(const struct cie *cie, const uint8_t *p, const uint8_t *end,
-                   struct cfi_state *s, const struct cfi_state *init, uintptr_t *loc,
-                   uintptr_t base, struct rows *rows)
+static int run_cfi(const struct cie *cie, const uint8_t *p, const uint8_t *end, struct cfi_state *s,
+                   const struct cfi_state *init, uintptr_t *loc, uintptr_t base, struct rows *rows)
 {
     struct reader r = {p, end, 0};
     struct cfi_state stack[STATE_STACK];
@@ -310,20 +346,32 @@ static int run_cfi(const struct cie *cie, const uint8_t *p, const uint8_t *end,
             continue;
         } else {
             switch (op) {
-            case 0x00: continue; /* nop */
-            case 0x01: /* set_loc */
+            case 0x00:
+                continue; /* nop */
+            case 0x01:    /* set_loc */
                 rd_encoded(&r, cie->fde_enc, 0);
-                return -1; /* absolute relocation inside a FDE: not produced by any toolchain we know */
-            case 0x02: delta = rd_u(&r, 1) * cie->code_align; break;
-            case 0x03: delta = rd_u(&r, 2) * cie->code_align; break;
-            case 0x04: delta = rd_u(&r, 4) * cie->code_align; break;
+                return -1; /* absolute relocation inside a FDE: not produced by any toolchain we
+                              know */
+            case 0x02:
+                delta = rd_u(&r, 1) * cie->code_align;
+                break;
+            case 0x03:
+                delta = rd_u(&r, 2) * cie->code_align;
+                break;
+            case 0x04:
+                delta = rd_u(&r, 4) * cie->code_align;
+                break;
             case 0x05: /* offset_extended */
                 reg = rd_uleb(&r);
                 set_reg_offset(s, reg, (int64_t)rd_uleb(&r) * cie->data_align);
                 continue;
-            case 0x06: restore_reg(s, init, rd_uleb(&r)); continue;
-            case 0x07: set_reg_other(s, rd_uleb(&r), 1); continue; /* undefined */
-            case 0x08: /* same_value */
+            case 0x06:
+                restore_reg(s, init, rd_uleb(&r));
+                continue;
+            case 0x07:
+                set_reg_other(s, rd_uleb(&r), 1);
+                continue; /* undefined */
+            case 0x08:    /* same_value */
                 reg = rd_uleb(&r);
                 if (reg == DW_REG_RBP)
                     s->fp_rule = FP_SAME;
@@ -345,14 +393,20 @@ static int run_cfi(const struct cie *cie, const uint8_t *p, const uint8_t *end,
             case 0x0c: /* def_cfa */
                 reg = rd_uleb(&r);
                 s->cfa_off = (int64_t)rd_uleb(&r);
-                s->cfa_kind = reg == DW_REG_RSP ? CFA_RSP : reg == DW_REG_RBP ? CFA_RBP : CFA_UNKNOWN;
+                s->cfa_kind = reg == DW_REG_RSP   ? CFA_RSP
+                              : reg == DW_REG_RBP ? CFA_RBP
+                                                  : CFA_UNKNOWN;
                 continue;
             case 0x0d: /* def_cfa_register */
                 reg = rd_uleb(&r);
-                s->cfa_kind = reg == DW_REG_RSP ? CFA_RSP : reg == DW_REG_RBP ? CFA_RBP : CFA_UNKNOWN;
+                s->cfa_kind = reg == DW_REG_RSP   ? CFA_RSP
+                              : reg == DW_REG_RBP ? CFA_RBP
+                                                  : CFA_UNKNOWN;
                 continue;
-            case 0x0e: s->cfa_off = (int64_t)rd_uleb(&r); continue; /* def_cfa_offset */
-            case 0x0f: { /* def_cfa_expression */
+            case 0x0e:
+                s->cfa_off = (int64_t)rd_uleb(&r);
+                continue; /* def_cfa_offset */
+            case 0x0f: {  /* def_cfa_expression */
                 uint64_t len = rd_uleb(&r);
                 if ((uint64_t)(r.end - r.p) < len)
                     return -1;
@@ -378,24 +432,31 @@ static int run_cfi(const struct cie *cie, const uint8_t *p, const uint8_t *end,
             case 0x12: /* def_cfa_sf */
                 reg = rd_uleb(&r);
                 s->cfa_off = rd_sleb(&r) * cie->data_align;
-                s->cfa_kind = reg == DW_REG_RSP ? CFA_RSP : reg == DW_REG_RBP ? CFA_RBP : CFA_UNKNOWN;
+                s->cfa_kind = reg == DW_REG_RSP   ? CFA_RSP
+                              : reg == DW_REG_RBP ? CFA_RBP
+                                                  : CFA_UNKNOWN;
                 continue;
-            case 0x13: s->cfa_off = rd_sleb(&r) * cie->data_align; continue; /* def_cfa_offset_sf */
-            case 0x14: /* val_offset */
-            case 0x15: /* val_offset_sf */
+            case 0x13:
+                s->cfa_off = rd_sleb(&r) * cie->data_align;
+                continue; /* def_cfa_offset_sf */
+            case 0x14:    /* val_offset */
+            case 0x15:    /* val_offset_sf */
                 set_reg_other(s, rd_uleb(&r), 0);
                 if (op == 0x14)
                     rd_uleb(&r);
                 else
                     rd_sleb(&r);
                 continue;
-            case 0x2e: rd_uleb(&r); continue; /* GNU_args_size */
-            case 0x2f: /* GNU_negative_offset_extended */
+            case 0x2e:
+                rd_uleb(&r);
+                continue; /* GNU_args_size */
+            case 0x2f:    /* GNU_negative_offset_extended */
                 reg = rd_uleb(&r);
                 off = -(int64_t)rd_uleb(&r) * cie->data_align;
                 set_reg_offset(s, reg, off);
                 continue;
-            default: return -1;
+            default:
+                return -1;
             }
         }
         if (rows) {
@@ -554,7 +615,7 @@ struct build_ctx {
 };
 
 static struct module *find_same(const struct module_set *set, uintptr_t lo, uintptr_t hi,
-                                 uintptr_t hdr)
+                                uintptr_t hdr)
 {
     for (uint32_t i = 0; set && i < set->n; i++) {
         struct module *m = set->mods[i];
@@ -646,7 +707,8 @@ static int refresh(void)
     if (!set) {
         struct module_set tmp = {.n = (uint32_t)ctx.n, .mods = ctx.mods};
         for (uint32_t i = 0; i < tmp.n; i++)
-            atomic_fetch_sub(&tmp.mods[i]->refs, 1); /* modules new here leak: out of memory anyway */
+            atomic_fetch_sub(&tmp.mods[i]->refs,
+                             1); /* modules new here leak: out of memory anyway */
         free(ctx.mods);
         pthread_mutex_unlock(&refresh_lock);
         return -1;
@@ -847,6 +909,14 @@ int cprof__unwind(const void *ucontext, uint64_t *pcs, int max, uintptr_t stack_
         .fp = (uintptr_t)uc->uc_mcontext.gregs[REG_RBP],
     };
     return walk(r, pcs, max, 0, stack_hi);
+}
+
+/* async-signal-safe: see the header. */
+int cprof__unwind_regs(uintptr_t pc, uintptr_t sp, uintptr_t fp, uintptr_t stack_hi, uint64_t *pcs,
+                       int max)
+{
+    struct regs r = {pc, sp, fp};
+    return walk(r, pcs, max, 0, stack_hi ? stack_hi : cprof__stack_hi(sp));
 }
 
 /* async-signal-safe: see the header. noinline: the registers read below must

@@ -33,11 +33,27 @@ int cprof__unwind(const void *ucontext, uint64_t *pcs, int max, uintptr_t stack_
  * async-signal-safe, like cprof__unwind. */
 int cprof__unwind_here(uint64_t *pcs, int max, int skip);
 
+/* Walks from registers captured earlier in a frame that is still live (a
+ * wrapper that is now waiting): pc exact, sp and fp as they were at pc, and
+ * the top of that stack (0: the calling thread's, looked up). The frame
+ * must belong to the calling thread, or to a thread blocked inside it.
+ * async-signal-safe, like cprof__unwind. */
+int cprof__unwind_regs(uintptr_t pc, uintptr_t sp, uintptr_t fp, uintptr_t stack_hi, uint64_t *pcs,
+                       int max);
+
+/* Reads pc, sp and fp of the function it is inlined into (always). */
+static inline __attribute__((always_inline)) void cprof__capture_regs(uintptr_t *pc, uintptr_t *sp,
+                                                                      uintptr_t *fp)
+{
+    __asm__ volatile("leaq 0(%%rip), %0\n\tmovq %%rsp, %1\n\tmovq %%rbp, %2"
+                     : "=r"(*pc), "=r"(*sp), "=r"(*fp));
+}
+
 /* Counters for diagnostics and tests. */
 typedef struct cprof_unwind_stats {
-    uint64_t modules, rows;  /* in the current tables */
-    uint64_t unknown_pc;     /* walks that met a pc in no known object */
-    uint64_t fp_steps;       /* steps taken by frame pointer, for lack of CFI */
+    uint64_t modules, rows; /* in the current tables */
+    uint64_t unknown_pc;    /* walks that met a pc in no known object */
+    uint64_t fp_steps;      /* steps taken by frame pointer, for lack of CFI */
 } cprof_unwind_stats;
 void cprof__unwind_stats(cprof_unwind_stats *out);
 

@@ -17,7 +17,7 @@
 
 #include "tool.h"
 
-enum flag_kind { FLAG_PATH, FLAG_RATE, FLAG_BYTES, FLAG_BOOL, FLAG_INPUT };
+enum flag_kind { FLAG_PATH, FLAG_RATE, FLAG_BYTES, FLAG_BOOL, FLAG_INPUT, FLAG_COUNT };
 
 /* Every flag of `cprof run` and the environment variable it sets. */
 static const struct run_flag {
@@ -33,6 +33,14 @@ static const struct run_flag {
      "mean bytes allocated between heap samples (default 524288; 1 = every allocation)"},
     {"mempeak", "CPROF_MEMPEAK", FLAG_PATH,
      "write the in-use heap profile of the moment the heap was largest to FILE at exit"},
+    {"mutexprofile", "CPROF_MUTEXPROFILE", FLAG_PATH,
+     "write a mutex profile (delay charged to the releasing stack) to FILE at exit"},
+    {"mutexprofilefraction", "CPROF_MUTEXPROFILEFRACTION", FLAG_COUNT,
+     "record 1 in N contended mutex waits (default 1)"},
+    {"blockprofile", "CPROF_BLOCKPROFILE", FLAG_PATH,
+     "write a block profile (time waiting, charged to the waiting stack) to FILE at exit"},
+    {"blockprofilerate", "CPROF_BLOCKPROFILERATE", FLAG_COUNT,
+     "record waits of NS nanoseconds or more, shorter ones in proportion (default 1: all)"},
     {"leakcheck", "CPROF_LEAKCHECK", FLAG_BOOL,
      "report leaks at exit; exit status 23 when memory is definitely lost"},
     {"leaksuppressions", "CPROF_LEAK_SUPPRESSIONS", FLAG_INPUT,
@@ -40,7 +48,7 @@ static const struct run_flag {
 };
 #define NFLAGS (sizeof run_flags / sizeof run_flags[0])
 
-static const char *const value_names[] = {"=FILE", "=HZ", "=BYTES", "", "=FILE"};
+static const char *const value_names[] = {"=FILE", "=HZ", "=BYTES", "", "=FILE", "=N"};
 
 static void usage(FILE *out)
 {
@@ -150,8 +158,8 @@ static int check_bytes(const char *flag, const char *value)
 {
     char *end;
     long long n = strtoll(value, &end, 10);
-    if (!*value || *end || n < 1) {
-        tool_error("-%s=%s: want a positive number of bytes", flag, value);
+    if (!*value || *end || n < 1 || n > 2147483647) {
+        tool_error("-%s=%s: want a positive number", flag, value);
         return -1;
     }
     return 0;
@@ -241,7 +249,7 @@ static int parse_flags(int argc, char **argv)
             return -1;
         if (rf->kind == FLAG_RATE && check_rate(rf->name, value) < 0)
             return -1;
-        if (rf->kind == FLAG_BYTES && check_bytes(rf->name, value) < 0)
+        if ((rf->kind == FLAG_BYTES || rf->kind == FLAG_COUNT) && check_bytes(rf->name, value) < 0)
             return -1;
         if (rf->kind == FLAG_INPUT && check_input(rf->name, value) < 0)
             return -1;
@@ -254,7 +262,9 @@ static void report_outputs(time_t started)
 {
     static const char *const outputs[][2] = {{"CPROF_CPUPROFILE", "CPU"},
                                              {"CPROF_MEMPROFILE", "heap"},
-                                             {"CPROF_MEMPEAK", "peak heap"}};
+                                             {"CPROF_MEMPEAK", "peak heap"},
+                                             {"CPROF_MUTEXPROFILE", "mutex"},
+                                             {"CPROF_BLOCKPROFILE", "block"}};
     for (size_t i = 0; i < sizeof outputs / sizeof outputs[0]; i++) {
         const char *file = getenv(outputs[i][0]);
         struct stat st;
