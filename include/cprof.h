@@ -59,6 +59,16 @@ CPROF_API int cprof_heap_set_rate(long rate);
  * allocated since sampling started, per allocation stack. */
 CPROF_API int cprof_heap_write(const char *path);
 
+/* ---- Wall-clock profile ---------------------------------------------------------- */
+
+/* Starts sampling every thread `hz` times per second of wall-clock time
+ * (1..1000; 0 means 100), whatever it is doing: running, waiting on a lock,
+ * in a system call, sleeping. Samples carry the labels state=... and
+ * thread=NAME; sample type wall/nanoseconds. Written by cprof_wall_stop(),
+ * or at exit. */
+CPROF_API int cprof_wall_start(const char *path, int hz);
+CPROF_API int cprof_wall_stop(void);
+
 /* ---- Mutex and block profiles ------------------------------------------------ */
 
 /* Records 1 in `fraction` contended mutex waits in the mutex profile (0: off;
@@ -73,6 +83,18 @@ CPROF_API int cprof_block_set_rate(long rate_ns);
 /* Write the mutex or block profile now (gzip'd pprof). */
 CPROF_API int cprof_mutex_write(const char *path);
 CPROF_API int cprof_block_write(const char *path);
+
+/* ---- Threads ------------------------------------------------------------------- */
+
+/* Writes every thread's stack now. debug 0: pprof (threads/count); 1: text,
+ * threads grouped by stack with counts; 2: text, each thread with its name,
+ * state (running, waiting on a mutex, in a system call, ...) and stack: the
+ * dump to take when a process hangs. */
+CPROF_API int cprof_threads_write(const char *path, int debug);
+
+/* Writes where threads were created (pprof, threadcreate/count), counting
+ * the threads created since cprof started tracking them. */
+CPROF_API int cprof_threadcreate_write(const char *path);
 
 /* ---- Labels ---------------------------------------------------------------- */
 

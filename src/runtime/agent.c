@@ -32,7 +32,10 @@
 #include "leak.h"
 #include "signals.h"
 #include "threads.h"
+#include "sync.h"
+#include "threads.h"
 #include "unwind.h"
+#include "wall.h"
 
 static int wake_pipe[2] = {-1, -1};
 static _Atomic int dying;
@@ -53,6 +56,7 @@ void cprof__flush_all(void)
     cprof__cpu_flush();
     cprof__heap_flush();
     cprof__contention_flush();
+    cprof__wall_flush();
     if (atomic_exchange(&leak_check_on, 0) && cprof__leak_check(leak_suppressions) > 0) {
         /* LeakSanitizer's convention: exit status 23 when something leaked.
          * Streams are flushed first: _exit skips the rest of exit(). */
@@ -124,6 +128,10 @@ void cprof__agent_start(void)
     }
     pthread_mutex_unlock(&start_lock);
     cprof__signals_watch_fatal(on_fatal);
+    /* With any profile on, threads are worth knowing about: what they wait
+     * on (thread dumps, wall-clock profile) and where they were created. */
+    cprof__sync_consumer(CPROF_SYNC_STATE, 1);
+    cprof__threads_track_creation();
 }
 
 /* The background thread does not survive fork: the child starts its own

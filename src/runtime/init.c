@@ -9,6 +9,7 @@
 #include "heap.h"
 #include "settings.h"
 #include "threads.h"
+#include "wall.h"
 
 CPROF_API const char *cprof_version(void)
 {
@@ -26,5 +27,6 @@ __attribute__((constructor)) static void cprof_init(void)
     cprof__agent_init();
     cprof__heap_init();
     cprof__cpu_init();
+    cprof__wall_init();
     cprof__settings_apply();
 }

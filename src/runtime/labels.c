@@ -83,6 +83,19 @@ static uint32_t intern(const cprof_label_set *want)
     return id;
 }
 
+uint32_t cprof__labels_intern(const char *const *keys, const char *const *values, int n)
+{
+    cprof_label_set set = {0};
+    if (n > CPROF_LABEL_MAX_DEPTH)
+        n = CPROF_LABEL_MAX_DEPTH;
+    set.n = n;
+    for (int i = 0; i < n; i++) {
+        set.keys[i] = keys[i];
+        set.values[i] = values[i];
+    }
+    return intern(&set);
+}
+
 CPROF_API int cprof_label_push(const char *key, const char *value)
 {
     if (!key || !value)

@@ -20,6 +20,10 @@ typedef struct cprof_label_set {
  * Async-signal-safe: one read of an initial-exec TLS variable. */
 uint32_t cprof__labels_current(void);
 
+/* Interns the set of n key=value pairs; returns its id (0 when the table is
+ * full). Takes a lock: not for signal handlers. */
+uint32_t cprof__labels_intern(const char *const *keys, const char *const *values, int n);
+
 /* The interned set with this id, or NULL for 0 or an unknown id. Sets live
  * until the process ends, so the pointer stays valid. Takes a lock. */
 const cprof_label_set *cprof__labels_get(uint32_t id);

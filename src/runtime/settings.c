@@ -15,6 +15,8 @@
  *   CPROF_BLOCKPROFILE=FILE write a block profile to FILE at exit
  *   CPROF_BLOCKPROFILERATE=NS     record waits of NS and longer, shorter ones in
  *                           proportion (default 1: every wait)
+ *   CPROF_WALLPROFILE=FILE  write a wall-clock profile of the whole run to FILE
+ *   CPROF_WALLRATE=HZ       wall-clock samples per second per thread (default 100)
  *   CPROF_LEAKCHECK=1       check for leaks at exit (records every allocation);
  *                           exit status 23 when something is definitely lost
  *   CPROF_LEAK_SUPPRESSIONS=FILE  function-name patterns of leaks to ignore
@@ -177,6 +179,12 @@ void cprof__settings_apply(void)
     if (block && *block && is_target(block)) {
         long ns = parse_long("CPROF_BLOCKPROFILERATE", 1);
         if (cprof__contention_set_exit_path(0, block) < 0 || cprof_block_set_rate(ns) < 0)
+            cprof__warn("%s", cprof_last_error());
+    }
+
+    const char *wall = getenv("CPROF_WALLPROFILE");
+    if (wall && *wall && is_target(wall)) {
+        if (cprof_wall_start(wall, (int)parse_long("CPROF_WALLRATE", 100)) < 0)
             cprof__warn("%s", cprof_last_error());
     }
 

@@ -32,14 +32,26 @@
 #include "sync.h"
 #include "unwind.h"
 
-/* glibc's own names for the functions we wrap (public aliases). */
-extern int __pthread_mutex_lock(pthread_mutex_t *);
-extern int __pthread_mutex_trylock(pthread_mutex_t *);
-extern int __pthread_mutex_unlock(pthread_mutex_t *);
-extern int __pthread_rwlock_rdlock(pthread_rwlock_t *);
-extern int __pthread_rwlock_wrlock(pthread_rwlock_t *);
-extern int __pthread_rwlock_tryrdlock(pthread_rwlock_t *);
-extern int __pthread_rwlock_trywrlock(pthread_rwlock_t *);
+/* glibc's own names for the functions we wrap. Since glibc 2.34 they are
+ * compatibility symbols (version GLIBC_2.2.5, not the default), which a
+ * link cannot pick by name alone: .symver binds our references to them. */
+#define GLIBC_ALIAS(ret, name, args)                                                               \
+    extern ret name##_compat args;                                                                 \
+    __asm__(".symver " #name "_compat, " #name "@GLIBC_2.2.5")
+GLIBC_ALIAS(int, __pthread_mutex_lock, (pthread_mutex_t *));
+GLIBC_ALIAS(int, __pthread_mutex_trylock, (pthread_mutex_t *));
+GLIBC_ALIAS(int, __pthread_mutex_unlock, (pthread_mutex_t *));
+GLIBC_ALIAS(int, __pthread_rwlock_rdlock, (pthread_rwlock_t *));
+GLIBC_ALIAS(int, __pthread_rwlock_wrlock, (pthread_rwlock_t *));
+GLIBC_ALIAS(int, __pthread_rwlock_tryrdlock, (pthread_rwlock_t *));
+GLIBC_ALIAS(int, __pthread_rwlock_trywrlock, (pthread_rwlock_t *));
+#define __pthread_mutex_lock       __pthread_mutex_lock_compat
+#define __pthread_mutex_trylock    __pthread_mutex_trylock_compat
+#define __pthread_mutex_unlock     __pthread_mutex_unlock_compat
+#define __pthread_rwlock_rdlock    __pthread_rwlock_rdlock_compat
+#define __pthread_rwlock_wrlock    __pthread_rwlock_wrlock_compat
+#define __pthread_rwlock_tryrdlock __pthread_rwlock_tryrdlock_compat
+#define __pthread_rwlock_trywrlock __pthread_rwlock_trywrlock_compat
 
 static _Atomic int watching;
 static __thread struct cprof_wait self_wait __attribute__((tls_model("initial-exec")));

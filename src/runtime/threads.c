@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
+#include <time.h>
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -23,7 +24,11 @@
 
 #include "cprof.h"
 #include "errors.h"
+#include "labels.h"
+#include "samples.h"
+#include "sync.h"
 #include "threads.h"
+#include "unwind.h"
 
 struct thread_tls {
     pid_t tid;
@@ -33,6 +38,15 @@ struct thread_tls {
 static __thread struct thread_tls self __attribute__((tls_model("initial-exec")));
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Threads seen starting, and the main thread: a list under registry_lock. */
+struct record {
+    struct cprof_thread_info info;
+    struct record *prev, *next;
+};
+static struct record *records;
+static __thread struct record *own_record __attribute__((tls_model("initial-exec")));
+static _Atomic(cprof_samples *) creation_stacks;
 static cprof_thread_hooks hooks;
 static pthread_key_t exit_key;
 
@@ -169,7 +183,55 @@ struct start_args {
     void *(*fn)(void *);
     void *arg;
     int internal;
+    long create_stack;
 };
+
+static int64_t monotonic_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Registry lock held. */
+static void add_record(long create_stack)
+{
+    struct record *r = calloc(1, sizeof *r);
+    if (!r)
+        return;
+    r->info = (struct cprof_thread_info){self.tid, self.stack_hi, cprof__wait_self(), create_stack,
+                                         monotonic_ns()};
+    r->next = records;
+    if (records)
+        records->prev = r;
+    records = r;
+    own_record = r;
+}
+
+/* Registry lock held. */
+static void remove_record(void)
+{
+    struct record *r = own_record;
+    if (!r)
+        return;
+    if (r->prev)
+        r->prev->next = r->next;
+    else
+        records = r->next;
+    if (r->next)
+        r->next->prev = r->prev;
+    own_record = NULL;
+    free(r);
+}
+
+size_t cprof__threads_registered(struct cprof_thread_info *out, size_t max)
+{
+    size_t n = 0;
+    for (const struct record *r = records; r; r = r->next, n++)
+        if (n < max)
+            out[n] = r->info;
+    return n;
+}
 
 static void on_thread_exit(void *unused)
 {
@@ -179,6 +241,7 @@ static void on_thread_exit(void *unused)
     pthread_mutex_lock(&registry_lock);
     if (hooks.thread_end)
         hooks.thread_end(cprof__gettid());
+    remove_record();
     pthread_mutex_unlock(&registry_lock);
 }
 
@@ -195,6 +258,7 @@ static void *thread_entry(void *p)
         /* The key's destructor runs at pthread_exit and on return from fn. */
         pthread_setspecific(exit_key, (void *)1);
         pthread_mutex_lock(&registry_lock);
+        add_record(a.create_stack);
         if (hooks.thread_start)
             hooks.thread_start(self.tid);
         pthread_mutex_unlock(&registry_lock);
@@ -209,8 +273,8 @@ static pthread_create_fn resolve_pthread_create(void)
     return real_pthread_create;
 }
 
-static int create(pthread_t *thread, const pthread_attr_t *attr, void *(*fn)(void *), void *arg,
-                  int internal)
+__attribute__((noinline)) static int create(pthread_t *thread, const pthread_attr_t *attr,
+                                            void *(*fn)(void *), void *arg, int internal)
 {
     pthread_create_fn real = resolve_pthread_create();
     if (!real)
@@ -218,7 +282,17 @@ static int create(pthread_t *thread, const pthread_attr_t *attr, void *(*fn)(voi
     struct start_args *a = malloc(sizeof *a);
     if (!a)
         return real(thread, attr, fn, arg); /* run it unwatched rather than fail the program */
-    *a = (struct start_args){fn, arg, internal};
+    *a = (struct start_args){fn, arg, internal, -1};
+    cprof_samples *t = atomic_load(&creation_stacks);
+    if (t && !internal) {
+        /* Frames left out: create and pthread_create, so that the stack
+         * starts at the program's call. */
+        uint64_t pcs[CPROF_MAX_FRAMES];
+        int n = cprof__unwind_here(pcs, CPROF_MAX_FRAMES, 2);
+        a->create_stack = cprof__samples_intern(t, pcs, n, cprof__labels_current());
+        if (a->create_stack >= 0)
+            cprof__samples_add_value(t, a->create_stack, 0, 1);
+    }
     int err = real(thread, attr, thread_entry, a);
     if (err)
         free(a);
@@ -240,6 +314,23 @@ int cprof__thread_create_internal(pthread_t *thread, void *(*fn)(void *), void *
     int err = create(thread, NULL, fn, arg, 1);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     return err;
+}
+
+cprof_samples *cprof__threads_track_creation(void)
+{
+    if (!atomic_load(&creation_stacks)) {
+        cprof_samples *t = cprof__samples_new(16 * 1024, 1024 * 1024);
+        cprof_samples *expected = NULL;
+        if (t && !atomic_compare_exchange_strong(&creation_stacks, &expected, t))
+            cprof__samples_free(t);
+        cprof__unwind_refresh();
+    }
+    return atomic_load(&creation_stacks);
+}
+
+cprof_samples *cprof__threadcreate_table(void)
+{
+    return atomic_load(&creation_stacks);
 }
 
 int cprof__threads_is_internal(void)
@@ -309,6 +400,12 @@ static void atfork_child(void)
 {
     pthread_mutex_init(&registry_lock, NULL);
     self.tid = (pid_t)syscall(SYS_gettid);
+    /* Only the forking thread lives on: forget the others' records (their
+     * memory is the child's copy; freeing it could take malloc's locks in
+     * an odd state, so it is left). */
+    records = NULL;
+    own_record = NULL;
+    add_record(-1);
     atomic_store(&ninternal, 0); /* cprof's threads do not survive fork */
 }
 
@@ -320,4 +417,5 @@ void cprof__threads_init(void)
     self.tid = (pid_t)syscall(SYS_gettid);
     learn_own_stack();
     cprof__threads_refresh_maps();
+    add_record(-1);
 }

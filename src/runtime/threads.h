@@ -44,6 +44,28 @@ void cprof__threads_set_hooks(const cprof_thread_hooks *hooks);
  * thread start or end hook runs concurrently with it. */
 void cprof__threads_each(void (*fn)(pid_t tid, void *arg), void *arg);
 
+/* What the registry knows of a thread it saw start (or the main thread). */
+struct cprof_wait;
+struct cprof_thread_info {
+    pid_t tid;
+    uintptr_t stack_hi;
+    struct cprof_wait *wait; /* the thread's own wait record (sync.h) */
+    long create_stack;       /* index in the threadcreate table, or -1 */
+    int64_t start_ns;        /* CLOCK_MONOTONIC */
+};
+
+/* Copies up to `max` registered threads into out; returns how many there
+ * are. The caller holds the registry lock: a registered thread cannot end
+ * (nor its stack be unmapped) until it is released. */
+size_t cprof__threads_registered(struct cprof_thread_info *out, size_t max);
+
+/* From now on, pthread_create records its caller's stack (the threadcreate
+ * profile). Returns the table, or NULL if it cannot be mapped. */
+struct cprof_samples;
+struct cprof_samples *cprof__threads_track_creation(void);
+/* The threadcreate table, or NULL when creation stacks are not recorded. */
+struct cprof_samples *cprof__threadcreate_table(void);
+
 /* Takes and releases the registry lock (samplers starting and stopping). */
 void cprof__threads_lock(void);
 void cprof__threads_unlock(void);

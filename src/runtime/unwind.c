@@ -73,6 +73,10 @@ struct module_set {
     struct module_set *next_retired;
 };
 
+/* libcprof's own code, when it is a library of its own (preloaded or
+ * linked as libcprof.so); empty when it is linked into the executable. */
+static uintptr_t own_lo, own_hi;
+
 static _Atomic(struct module_set *) current_set;
 static _Atomic int walkers;
 static pthread_mutex_t refresh_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -698,9 +702,13 @@ void cprof__unwind_reclaim(void)
     pthread_mutex_unlock(&refresh_lock);
 }
 
+static int find_own(struct dl_phdr_info *info, size_t size, void *arg);
+
 static int refresh(void)
 {
     pthread_mutex_lock(&refresh_lock);
+    if (!own_hi)
+        dl_iterate_phdr(find_own, NULL);
     struct build_ctx ctx = {.old = atomic_load(&current_set)};
     dl_iterate_phdr(add_object, &ctx);
     struct module_set *set = ctx.oom ? NULL : calloc(1, sizeof *set);
@@ -732,6 +740,32 @@ int cprof__unwind_refresh(void)
     int rc = refresh();
     cprof__heap_leave_internal();
     return rc;
+}
+
+static int find_own(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    (void)arg;
+    uintptr_t here = (uintptr_t)find_own;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) && here >= lo &&
+            here < lo + ph->p_memsz) {
+            if (info->dlpi_name && info->dlpi_name[0]) { /* "": the executable */
+                own_lo = lo;
+                own_hi = lo + ph->p_memsz;
+            }
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* async-signal-safe: two compares. Valid after the first refresh. */
+int cprof__unwind_own_code(uint64_t pc)
+{
+    return pc >= own_lo && pc < own_hi;
 }
 
 void cprof__unwind_stats(cprof_unwind_stats *out)

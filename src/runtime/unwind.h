@@ -49,6 +49,11 @@ static inline __attribute__((always_inline)) void cprof__capture_regs(uintptr_t 
                      : "=r"(*pc), "=r"(*sp), "=r"(*fp));
 }
 
+/* Whether pc lies in libcprof's own code (when it is a library of its own;
+ * never when linked into the executable). For trimming cprof's frames off
+ * stacks it takes of itself. async-signal-safe. */
+int cprof__unwind_own_code(uint64_t pc);
+
 /* Counters for diagnostics and tests. */
 typedef struct cprof_unwind_stats {
     uint64_t modules, rows; /* in the current tables */

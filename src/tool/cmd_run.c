@@ -41,6 +41,9 @@ static const struct run_flag {
      "write a block profile (time waiting, charged to the waiting stack) to FILE at exit"},
     {"blockprofilerate", "CPROF_BLOCKPROFILERATE", FLAG_COUNT,
      "record waits of NS nanoseconds or more, shorter ones in proportion (default 1: all)"},
+    {"wallprofile", "CPROF_WALLPROFILE", FLAG_PATH,
+     "write a wall-clock profile (every thread, running or waiting) to FILE at exit"},
+    {"wallrate", "CPROF_WALLRATE", FLAG_RATE, "wall-clock samples per second (default 100)"},
     {"leakcheck", "CPROF_LEAKCHECK", FLAG_BOOL,
      "report leaks at exit; exit status 23 when memory is definitely lost"},
     {"leaksuppressions", "CPROF_LEAK_SUPPRESSIONS", FLAG_INPUT,
@@ -264,7 +267,8 @@ static void report_outputs(time_t started)
                                              {"CPROF_MEMPROFILE", "heap"},
                                              {"CPROF_MEMPEAK", "peak heap"},
                                              {"CPROF_MUTEXPROFILE", "mutex"},
-                                             {"CPROF_BLOCKPROFILE", "block"}};
+                                             {"CPROF_BLOCKPROFILE", "block"},
+                                             {"CPROF_WALLPROFILE", "wall-clock"}};
     for (size_t i = 0; i < sizeof outputs / sizeof outputs[0]; i++) {
         const char *file = getenv(outputs[i][0]);
         struct stat st;
