@@ -12,6 +12,8 @@
 #ifndef CPROF_H
 #define CPROF_H
 
+#include <stddef.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -95,6 +97,33 @@ CPROF_API int cprof_threads_write(const char *path, int debug);
 /* Writes where threads were created (pprof, threadcreate/count), counting
  * the threads created since cprof started tracking them. */
 CPROF_API int cprof_threadcreate_write(const char *path);
+
+/* ---- Live endpoint (Go's /debug/pprof/) -------------------------------------------- */
+
+struct MHD_Connection;
+
+/* Serves /debug/pprof/ on addr ("127.0.0.1:6060", "[::1]:6060", ":0" for any
+ * free loopback port) from a libmicrohttpd daemon and threads of its own.
+ * Addresses other than loopback are refused unless CPROF_HTTP_ALLOW_REMOTE=1;
+ * CPROF_HTTP_TOKEN makes every path require "Authorization: Bearer TOKEN". */
+CPROF_API int cprof_http_start(const char *addr);
+
+/* Stops the endpoint (waits for requests in flight). */
+CPROF_API void cprof_http_stop(void);
+
+/* The port the endpoint listens on (useful after ":0"), or 0. */
+CPROF_API int cprof_http_port(void);
+
+/* For a program with its own libmicrohttpd server: call it first in your
+ * access handler with the handler's arguments. Returns 1 when the URL is one
+ * of cprof's (/debug/pprof...) and it was handled: return *mhd_result (an
+ * enum MHD_Result) from your handler. Returns 0 for other URLs. Call
+ * cprof_http_request_done(con_cls) from your completion callback when
+ * *con_cls may have been set by it. */
+CPROF_API int cprof_http_handle(struct MHD_Connection *connection, const char *url,
+                                const char *method, const char *upload_data,
+                                size_t *upload_data_size, void **con_cls, int *mhd_result);
+CPROF_API void cprof_http_request_done(void **con_cls);
 
 /* ---- Labels ---------------------------------------------------------------- */
 

@@ -252,6 +252,12 @@ CPROF_API int cprof_block_write(const char *path)
     return write_file(0, path);
 }
 
+long cprof__contention_count(int mutex)
+{
+    cprof_samples *t = atomic_load(mutex ? &mutex_table : &block_table);
+    return t ? (long)cprof__samples_nkeys(t) : 0;
+}
+
 int cprof__contention_encode(int mutex, uint8_t **out, size_t *out_len)
 {
     return write_profile(mutex, NULL, out, out_len);

@@ -25,6 +25,9 @@ int cprof__mutex_profile_on(void);
 int cprof__contention_set_exit_path(int mutex, const char *pattern);
 void cprof__contention_flush(void);
 
+/* How many stacks the profile has (the endpoint's index page). */
+long cprof__contention_count(int mutex);
+
 /* The profile now, gzip'd, into a malloc'd buffer (for HTTP). */
 int cprof__contention_encode(int mutex, uint8_t **out, size_t *out_len);
 

@@ -78,6 +78,12 @@ static pthread_mutex_t api_lock = PTHREAD_MUTEX_INITIALIZER; /* start/stop/flush
 static _Atomic(cprof_samples *) table;
 static _Atomic int running;
 static _Atomic int in_handler;
+static _Atomic int64_t period_now; /* cpu.period_ns, readable from the handler */
+/* Each thread's perf sampler starts with a random first period; its first
+ * signal sets the real one. This generation tells a thread's TLS flag that
+ * it belongs to an earlier profile. */
+static _Atomic unsigned period_generation;
+static __thread unsigned period_set_in __attribute__((tls_model("initial-exec")));
 
 /* ---- The signal handler ------------------------------------------------------ */
 
@@ -95,6 +101,14 @@ static void on_sigprof(int sig, siginfo_t *si, void *uc)
     if (t && atomic_load_explicit(&running, memory_order_relaxed) && (from_perf || from_timer) &&
         !cprof__threads_is_internal()) {
         uint64_t weight = 1;
+        unsigned gen = atomic_load_explicit(&period_generation, memory_order_relaxed);
+        if (from_perf && period_set_in != gen) {
+            /* The first, randomised period is over: from now on, the real
+             * one. ioctl is a system call, safe in a signal handler. */
+            uint64_t period = (uint64_t)atomic_load_explicit(&period_now, memory_order_relaxed);
+            ioctl(si->si_fd, PERF_EVENT_IOC_PERIOD, &period);
+            period_set_in = gen;
+        }
         if (from_timer && si->si_overrun > 0)
             weight += (uint64_t)si->si_overrun;
         uint64_t pcs[CPROF_MAX_FRAMES];
@@ -109,6 +123,21 @@ static void on_sigprof(int sig, siginfo_t *si, void *uc)
 
 /* ---- Samplers ------------------------------------------------------------------- */
 
+/* The first period of a new sampler: uniform in (0, period]. Without it a
+ * thread would have to run a whole period before its first sample, and
+ * threads that live shorter than that (one per request, say) would never
+ * appear; with it, a thread that runs t < period is sampled with
+ * probability t/period, which is what an unbiased profile needs. */
+static int64_t first_period(pid_t tid, int64_t period_ns)
+{
+    static _Atomic uint64_t seed = 0x9e3779b97f4a7c15ULL;
+    uint64_t x = atomic_fetch_add(&seed, 0x9e3779b97f4a7c15ULL) ^ ((uint64_t)tid << 17);
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    return 1 + (int64_t)(x % (uint64_t)period_ns);
+}
+
 static int perf_open(pid_t tid, int64_t period_ns, struct sampler *s)
 {
     struct perf_event_attr attr;
@@ -116,7 +145,7 @@ static int perf_open(pid_t tid, int64_t period_ns, struct sampler *s)
     attr.size = sizeof attr;
     attr.type = PERF_TYPE_SOFTWARE;
     attr.config = PERF_COUNT_SW_TASK_CLOCK;
-    attr.sample_period = (uint64_t)period_ns;
+    attr.sample_period = (uint64_t)first_period(tid, period_ns);
     attr.disabled = 1;
     attr.exclude_hv = 1;
     /* Counting kernel time too keeps system CPU in the profile; where the
@@ -167,7 +196,9 @@ static int timer_open(pid_t tid, int64_t period_ns, struct sampler *s)
     struct itimerspec its;
     its.it_interval.tv_sec = period_ns / 1000000000;
     its.it_interval.tv_nsec = period_ns % 1000000000;
-    its.it_value = its.it_interval;
+    int64_t first = first_period(tid, period_ns);
+    its.it_value.tv_sec = first / 1000000000;
+    its.it_value.tv_nsec = first % 1000000000;
     if (timer_settime(s->timer, 0, &its, NULL) < 0) {
         int err = errno;
         timer_delete(s->timer);
@@ -284,10 +315,10 @@ static int64_t now_unix_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-CPROF_API int cprof_cpu_start(const char *path, int hz)
+/* Starts profiling into `path`, or into memory when path is NULL (the HTTP
+ * endpoint's profile?seconds=N, collected by cprof__cpu_stop_to_memory). */
+static int start(const char *path, int hz)
 {
-    if (!path || !*path)
-        return cprof__fail("cprof_cpu_start: no output path");
     if (hz == 0)
         hz = 100;
     if (hz < 1 || hz > 10000)
@@ -298,14 +329,17 @@ CPROF_API int cprof_cpu_start(const char *path, int hz)
         cprof__fail("cprof_cpu_start: CPU profiling is already running");
         goto out;
     }
-    if (strlen(path) >= sizeof cpu.pattern) {
+    if (path && strlen(path) >= sizeof cpu.pattern) {
         cprof__fail("cprof_cpu_start: path too long");
         goto out;
     }
-    strcpy(cpu.pattern, path);
-    if (cprof__settings_expand_path(path, cpu.path, sizeof cpu.path) < 0 ||
-        cprof__settings_check_writable(cpu.path) < 0)
-        goto out; /* the helpers set the error */
+    cpu.pattern[0] = cpu.path[0] = '\0';
+    if (path) {
+        strcpy(cpu.pattern, path);
+        if (cprof__settings_expand_path(path, cpu.path, sizeof cpu.path) < 0 ||
+            cprof__settings_check_writable(cpu.path) < 0)
+            goto out; /* the helpers set the error */
+    }
     cprof_samples *t = cprof__samples_new(MAX_STACKS, MAX_FRAMES);
     if (!t) {
         cprof__fail("cprof_cpu_start: cannot map the sample table: %s", strerror(errno));
@@ -322,6 +356,8 @@ CPROF_API int cprof_cpu_start(const char *path, int hz)
 
     cpu.hz = hz;
     cpu.period_ns = 1000000000LL / hz;
+    atomic_store(&period_now, cpu.period_ns);
+    atomic_fetch_add(&period_generation, 1);
     cpu.start_unix_ns = now_unix_ns();
     clock_gettime(CLOCK_MONOTONIC, &cpu.start_mono);
     atomic_store(&table, t);
@@ -355,7 +391,21 @@ static cprof_samples *stop_sampling(void)
     return t;
 }
 
-static int stop_and_write(void)
+CPROF_API int cprof_cpu_start(const char *path, int hz)
+{
+    if (!path || !*path)
+        return cprof__fail("cprof_cpu_start: no output path");
+    return start(path, hz);
+}
+
+int cprof__cpu_start_to_memory(int hz)
+{
+    return start(NULL, hz);
+}
+
+/* Stops sampling and writes the profile to cpu.path, or into *out when
+ * profiling into memory (and out is given; otherwise it is dropped). */
+static int stop_and_write(uint8_t **out, size_t *out_len)
 {
     if (!atomic_load(&running))
         return cprof__fail("cprof_cpu_stop: CPU profiling is not running");
@@ -370,7 +420,13 @@ static int stop_and_write(void)
         .engine = cpu.engine == CPROF_ENGINE_TIMER ? "timer" : "perf",
         .hz = cpu.hz,
     };
-    int rc = t ? cprof__cpu_write(cpu.path, t, &info) : -1;
+    int rc = -1;
+    if (t && cpu.path[0])
+        rc = cprof__cpu_write(cpu.path, t, &info, NULL, NULL);
+    else if (t && out)
+        rc = cprof__cpu_write(NULL, t, &info, out, out_len);
+    else if (t)
+        rc = 0; /* an in-memory profile nobody waits for any more (exit) */
     if (rc < 0)
         cprof__warn("%s", cprof_last_error());
     cprof__samples_free(t);
@@ -381,7 +437,10 @@ static int stop_and_write(void)
 CPROF_API int cprof_cpu_stop(void)
 {
     pthread_mutex_lock(&api_lock);
-    int rc = stop_and_write();
+    int rc = cpu.path[0] || !atomic_load(&running)
+                 ? stop_and_write(NULL, NULL)
+                 : cprof__fail("cprof_cpu_stop: the running CPU profile belongs to the HTTP "
+                               "endpoint (profile?seconds=N)");
     pthread_mutex_unlock(&api_lock);
     return rc;
 }
@@ -390,8 +449,16 @@ void cprof__cpu_flush(void)
 {
     pthread_mutex_lock(&api_lock);
     if (atomic_load(&running))
-        stop_and_write();
+        stop_and_write(NULL, NULL);
     pthread_mutex_unlock(&api_lock);
+}
+
+int cprof__cpu_stop_to_memory(uint8_t **out, size_t *out_len)
+{
+    pthread_mutex_lock(&api_lock);
+    int rc = stop_and_write(out, out_len);
+    pthread_mutex_unlock(&api_lock);
+    return rc;
 }
 
 CPROF_API int cprof_cpu_running(void)

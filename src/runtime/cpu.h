@@ -5,6 +5,7 @@
 #ifndef CPROF_CPU_H
 #define CPROF_CPU_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "samples.h"
@@ -31,6 +32,12 @@ struct cprof_cpu_profile_info {
     int hz;
 };
 int cprof__cpu_write(const char *path, const cprof_samples *t,
-                     const struct cprof_cpu_profile_info *info);
+                     const struct cprof_cpu_profile_info *info, uint8_t **out, size_t *out_len);
+
+/* Profiling into memory, for the HTTP endpoint: start fails like
+ * cprof_cpu_start when profiling already runs; stop returns the gzip'd
+ * profile in a malloc'd buffer. */
+int cprof__cpu_start_to_memory(int hz);
+int cprof__cpu_stop_to_memory(uint8_t **out, size_t *out_len);
 
 #endif

@@ -18,7 +18,7 @@ static int cpu_values(void *arg, const uint64_t *counters, int64_t *values)
 }
 
 int cprof__cpu_write(const char *path, const cprof_samples *t,
-                     const struct cprof_cpu_profile_info *info)
+                     const struct cprof_cpu_profile_info *info, uint8_t **out, size_t *out_len)
 {
     static const char *const types[][2] = {{"samples", "count"}, {"cpu", "nanoseconds"}};
     cprof_profile_writer *w =
@@ -36,5 +36,5 @@ int cprof__cpu_write(const char *path, const cprof_samples *t,
         int64_t values[2] = {(int64_t)lost, (int64_t)lost * period};
         cprof__profile_writer_add_pseudo(w, "[cprof: lost samples]", values);
     }
-    return cprof__profile_writer_end(w, path, NULL, NULL);
+    return cprof__profile_writer_end(w, path, out, out_len);
 }

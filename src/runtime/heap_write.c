@@ -60,7 +60,7 @@ static int64_t now_unix_ns(void)
 }
 
 /* Writes to path, or into *out when path is NULL. */
-static int heap_write(const char *path, uint8_t **out, size_t *out_len)
+static int heap_write(const char *path, const char *default_type, uint8_t **out, size_t *out_len)
 {
     static const char *const types[][2] = {{"alloc_objects", "count"},
                                            {"alloc_space", "bytes"},
@@ -72,7 +72,7 @@ static int heap_write(const char *path, uint8_t **out, size_t *out_len)
                            "or CPROF_MEMPROFILE)");
     long rate = cprof__heap_rate();
     int64_t now = now_unix_ns();
-    cprof_profile_writer *w = cprof__profile_writer_begin(types, 4, "inuse_space", "space", "bytes",
+    cprof_profile_writer *w = cprof__profile_writer_begin(types, 4, default_type, "space", "bytes",
                                                           rate, start_unix_ns ? start_unix_ns : now,
                                                           start_unix_ns ? now - start_unix_ns : 0);
     if (!w)
@@ -127,12 +127,12 @@ CPROF_API int cprof_heap_write(const char *path)
     char full[PATH_MAX];
     if (cprof__settings_expand_path(path, full, sizeof full) < 0)
         return -1;
-    return heap_write(full, NULL, NULL);
+    return heap_write(full, "inuse_space", NULL, NULL);
 }
 
-int cprof__heap_encode(uint8_t **out, size_t *out_len)
+int cprof__heap_encode_default(const char *default_type, uint8_t **out, size_t *out_len)
 {
-    return heap_write(NULL, out, out_len);
+    return heap_write(NULL, default_type, out, out_len);
 }
 
 static char peak_pattern[PATH_MAX];

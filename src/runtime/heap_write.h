@@ -18,7 +18,8 @@ int cprof__heap_set_peak_path(const char *pattern);
 /* Writes the heap profiles due at exit, if any. */
 void cprof__heap_flush(void);
 
-/* The heap profile now, gzip'd, into a malloc'd buffer (for HTTP). */
-int cprof__heap_encode(uint8_t **out, size_t *out_len);
+/* The heap profile now, gzip'd, into a malloc'd buffer (for HTTP), with the
+ * given default sample type (inuse_space: /heap; alloc_space: /allocs). */
+int cprof__heap_encode_default(const char *default_type, uint8_t **out, size_t *out_len);
 
 #endif

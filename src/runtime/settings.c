@@ -17,6 +17,9 @@
  *                           proportion (default 1: every wait)
  *   CPROF_WALLPROFILE=FILE  write a wall-clock profile of the whole run to FILE
  *   CPROF_WALLRATE=HZ       wall-clock samples per second per thread (default 100)
+ *   CPROF_HTTP=HOST:PORT    serve /debug/pprof/ there (loopback unless
+ *                           CPROF_HTTP_ALLOW_REMOTE=1; CPROF_HTTP_TOKEN,
+ *                           CPROF_HTTP_MAX_SECONDS: see http.c)
  *   CPROF_LEAKCHECK=1       check for leaks at exit (records every allocation);
  *                           exit status 23 when something is definitely lost
  *   CPROF_LEAK_SUPPRESSIONS=FILE  function-name patterns of leaks to ignore
@@ -38,6 +41,7 @@
 #include "contention.h"
 #include "errors.h"
 #include "heap.h"
+#include "http.h"
 #include "heap_write.h"
 #include "settings.h"
 
@@ -169,17 +173,28 @@ void cprof__settings_apply(void)
             cprof__agent_start();
     }
 
+    /* A fraction or rate alone turns the profile on for the HTTP endpoint. */
     const char *mutex = getenv("CPROF_MUTEXPROFILE");
-    if (mutex && *mutex && is_target(mutex)) {
+    const char *fraction = getenv("CPROF_MUTEXPROFILEFRACTION");
+    if (((mutex && *mutex) || (fraction && *fraction)) && is_target(mutex ? mutex : "")) {
         long n = parse_long("CPROF_MUTEXPROFILEFRACTION", 1);
-        if (cprof__contention_set_exit_path(1, mutex) < 0 || cprof_mutex_set_fraction((int)n) < 0)
+        if ((mutex && *mutex && cprof__contention_set_exit_path(1, mutex) < 0) ||
+            cprof_mutex_set_fraction((int)n) < 0)
             cprof__warn("%s", cprof_last_error());
     }
     const char *block = getenv("CPROF_BLOCKPROFILE");
-    if (block && *block && is_target(block)) {
+    const char *rate = getenv("CPROF_BLOCKPROFILERATE");
+    if (((block && *block) || (rate && *rate)) && is_target(block ? block : "")) {
         long ns = parse_long("CPROF_BLOCKPROFILERATE", 1);
-        if (cprof__contention_set_exit_path(0, block) < 0 || cprof_block_set_rate(ns) < 0)
+        if ((block && *block && cprof__contention_set_exit_path(0, block) < 0) ||
+            cprof_block_set_rate(ns) < 0)
             cprof__warn("%s", cprof_last_error());
+    }
+
+    const char *http = getenv("CPROF_HTTP");
+    if (http && *http && is_target("")) {
+        if (cprof_http_start(http) < 0)
+            cprof__warn("%s; the program runs on without the endpoint", cprof_last_error());
     }
 
     const char *wall = getenv("CPROF_WALLPROFILE");

@@ -17,7 +17,7 @@
 
 #include "tool.h"
 
-enum flag_kind { FLAG_PATH, FLAG_RATE, FLAG_BYTES, FLAG_BOOL, FLAG_INPUT, FLAG_COUNT };
+enum flag_kind { FLAG_PATH, FLAG_RATE, FLAG_BYTES, FLAG_BOOL, FLAG_INPUT, FLAG_COUNT, FLAG_ADDR };
 
 /* Every flag of `cprof run` and the environment variable it sets. */
 static const struct run_flag {
@@ -44,6 +44,11 @@ static const struct run_flag {
     {"wallprofile", "CPROF_WALLPROFILE", FLAG_PATH,
      "write a wall-clock profile (every thread, running or waiting) to FILE at exit"},
     {"wallrate", "CPROF_WALLRATE", FLAG_RATE, "wall-clock samples per second (default 100)"},
+    {"http", "CPROF_HTTP", FLAG_ADDR,
+     "serve /debug/pprof/ on HOST:PORT (loopback only unless -http-allow-remote)"},
+    {"http-allow-remote", "CPROF_HTTP_ALLOW_REMOTE", FLAG_BOOL,
+     "allow -http on a non-loopback address: anyone who can reach it can read the profiles; "
+     "set CPROF_HTTP_TOKEN too"},
     {"leakcheck", "CPROF_LEAKCHECK", FLAG_BOOL,
      "report leaks at exit; exit status 23 when memory is definitely lost"},
     {"leaksuppressions", "CPROF_LEAK_SUPPRESSIONS", FLAG_INPUT,
@@ -51,7 +56,8 @@ static const struct run_flag {
 };
 #define NFLAGS (sizeof run_flags / sizeof run_flags[0])
 
-static const char *const value_names[] = {"=FILE", "=HZ", "=BYTES", "", "=FILE", "=N"};
+static const char *const value_names[] = {"=FILE", "=HZ", "=BYTES",    "",
+                                          "=FILE", "=N",  "=HOST:PORT"};
 
 static void usage(FILE *out)
 {
@@ -256,6 +262,10 @@ static int parse_flags(int argc, char **argv)
             return -1;
         if (rf->kind == FLAG_INPUT && check_input(rf->name, value) < 0)
             return -1;
+        if (rf->kind == FLAG_ADDR && !strchr(value, ':')) {
+            tool_error("-%s=%s: want HOST:PORT", rf->name, value);
+            return -1;
+        }
         setenv(rf->env, value, 1);
     }
     return i;
@@ -263,12 +273,10 @@ static int parse_flags(int argc, char **argv)
 
 static void report_outputs(time_t started)
 {
-    static const char *const outputs[][2] = {{"CPROF_CPUPROFILE", "CPU"},
-                                             {"CPROF_MEMPROFILE", "heap"},
-                                             {"CPROF_MEMPEAK", "peak heap"},
-                                             {"CPROF_MUTEXPROFILE", "mutex"},
-                                             {"CPROF_BLOCKPROFILE", "block"},
-                                             {"CPROF_WALLPROFILE", "wall-clock"}};
+    static const char *const outputs[][2] = {
+        {"CPROF_CPUPROFILE", "CPU"},     {"CPROF_MEMPROFILE", "heap"},
+        {"CPROF_MEMPEAK", "peak heap"},  {"CPROF_MUTEXPROFILE", "mutex"},
+        {"CPROF_BLOCKPROFILE", "block"}, {"CPROF_WALLPROFILE", "wall-clock"}};
     for (size_t i = 0; i < sizeof outputs / sizeof outputs[0]; i++) {
         const char *file = getenv(outputs[i][0]);
         struct stat st;
