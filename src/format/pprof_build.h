@@ -50,7 +50,8 @@ void cprof_pb_add_comment(cprof_pb *pb, const char *comment);
 uint64_t cprof_pb_mapping(cprof_pb *pb, const cprof_pb_mapping_info *m);
 uint64_t cprof_pb_function(cprof_pb *pb, const char *name, const char *system_name,
                            const char *filename, int64_t start_line);
-/* Locations are interned by (mapping_id, address) when address != 0. */
+/* Locations are interned by (mapping_id, address) when address != 0, and by
+ * (mapping_id, lines) when address == 0. */
 uint64_t cprof_pb_location(cprof_pb *pb, uint64_t mapping_id, uint64_t address,
                            const cprof_pb_line *lines, size_t nlines);
 

@@ -20,7 +20,10 @@ typedef struct cprof_profile {
 
 /* Parses a profile from memory (gzip'd or not). On failure returns NULL and
  * writes a one-line reason into err ("truncated gzip data", "not a pprof
- * profile: ...", "location 7 refers to missing function 12", ...). */
+ * profile (protobuf decode failed)", "location 7 refers to missing function
+ * 12", ...). Several gzip members in a row are read as one stream. The
+ * decompressed size is bounded (1 GiB), and so is the memory decoding may
+ * take, so that a hostile file gives an error, not an OOM. */
 cprof_profile *cprof_profile_parse(const uint8_t *data, size_t len, char *err, size_t errlen);
 
 /* Reads and parses a file; the error names what is wrong ("no such file",
@@ -40,5 +43,11 @@ int cprof_profile_sample_index(const cprof_profile *p, const char *name);
 const Perftools__Profiles__Location *cprof_profile_location(const cprof_profile *p, uint64_t id);
 const Perftools__Profiles__Function *cprof_profile_function(const cprof_profile *p, uint64_t id);
 const Perftools__Profiles__Mapping *cprof_profile_mapping(const cprof_profile *p, uint64_t id);
+
+/* Position in pb->location / pb->function / pb->mapping of the item with
+ * that id, or -1. Lets callers keep per-item tables in plain arrays. */
+ptrdiff_t cprof_profile_location_pos(const cprof_profile *p, uint64_t id);
+ptrdiff_t cprof_profile_function_pos(const cprof_profile *p, uint64_t id);
+ptrdiff_t cprof_profile_mapping_pos(const cprof_profile *p, uint64_t id);
 
 #endif

@@ -1,0 +1,3 @@
+module cpuhog
+
+go 1.19
