@@ -33,6 +33,8 @@
 
 #include "json_io.h"
 
+#include <cprof.h>
+
 #define CONTENT_TYPE_JSON "application/json"
 #define CONTENT_TYPE_TEXT "text/plain; charset=utf-8"
 
@@ -47,6 +49,8 @@ struct upload {
     char *data;
     size_t len, cap;
     bool too_large;
+    bool profiling;    /* a /debug/pprof/ request, answered by cprof */
+    void *cprof_state; /* cprof's per-request state */
 };
 
 /* Queues body (malloc'd; MHD frees it) as the answer. */
@@ -172,6 +176,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 {
     (void)version;
     struct upload *up = *con_cls;
+    /* cprof's live endpoint, mounted on this server: /debug/pprof/... */
+    if (up == NULL && strncmp(url, "/debug/pprof", 12) == 0) {
+        up = calloc(1, sizeof *up);
+        if (up == NULL)
+            return MHD_NO;
+        up->profiling = true;
+        *con_cls = up;
+    }
+    if (up != NULL && up->profiling) {
+        int result;
+        if (cprof_http_handle(conn, url, method, upload_data, upload_data_size, &up->cprof_state,
+                              &result))
+            return (enum MHD_Result)result;
+        return reply_error(conn, MHD_HTTP_NOT_FOUND, NULL, "no such path: %s", url);
+    }
     if (up == NULL) { /* the headers are in */
         const char *length =
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -199,6 +218,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)cls, (void)conn, (void)toe;
     struct upload *up = *con_cls;
     if (up) {
+        if (up->profiling)
+            cprof_http_request_done(&up->cprof_state);
         free(up->data);
         free(up);
         *con_cls = NULL;

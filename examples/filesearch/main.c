@@ -84,7 +84,7 @@ int main(int argc, char **argv)
         {"cpuprofile", FLAG_STRING, &cpuprofile, "FILE",
          "write a CPU profile (pprof) to FILE on SIGINT/SIGTERM", 0, 0},
         {"memprofile", FLAG_STRING, &memprofile, "FILE",
-         "write a heap profile to FILE (not available yet)", 0, 0},
+         "write a heap profile to FILE at shutdown (SIGINT/SIGTERM)", 0, 0},
         {"trace", FLAG_STRING, &tracefile, "FILE",
          "write an execution trace to FILE (not available yet)", 0, 0},
     };
@@ -99,11 +99,6 @@ int main(int argc, char **argv)
     case FLAGS_BAD:
         return 2;
     }
-    if (memprofile) {
-        fprintf(stderr, "%s: -memprofile: heap profiling is not available yet in this cprof\n",
-                prog);
-        return 2;
-    }
     if (tracefile) {
         fprintf(stderr, "%s: -trace: execution tracing is not available yet in this cprof\n", prog);
         return 2;
@@ -113,6 +108,10 @@ int main(int argc, char **argv)
     sem_init(&stop_sem, 0, 0);
     catch_stop_signals();
 
+    if (memprofile && cprof_heap_set_rate(512 * 1024) != 0) {
+        fprintf(stderr, "%s: -memprofile: %s\n", prog, cprof_last_error());
+        return 1;
+    }
     if (cpuprofile && cprof_cpu_start(cpuprofile, 0) != 0) {
         fprintf(stderr, "%s: -cpuprofile: %s\n", prog, cprof_last_error());
         return 1;
@@ -144,6 +143,13 @@ int main(int argc, char **argv)
             return 1;
         }
         fprintf(stderr, "%s: CPU profile written to %s\n", prog, cpuprofile);
+    }
+    if (memprofile) {
+        if (cprof_heap_write(memprofile) != 0) {
+            fprintf(stderr, "%s: -memprofile: %s\n", prog, cprof_last_error());
+            return 1;
+        }
+        fprintf(stderr, "%s: heap profile written to %s\n", prog, memprofile);
     }
     return 0;
 }

@@ -63,11 +63,13 @@ start_server() {
 stop_server() {
     local sig=$1 status=0
     kill "-$sig" "$SERVER_PID"
-    # A watchdog that leaves no long sleep behind when it is killed.
-    (for _ in $(seq 300); do sleep 0.1; done && kill -KILL "$SERVER_PID") >/dev/null 2>&1 &
+    # The watchdog ends by itself once the server is gone: killing it could
+    # land between bash's fork and exec of it, and the forked bash would then
+    # run the EXIT trap (cleanup) and delete $TMP under the test's feet.
+    sh -c 'for _ in $(seq 300); do kill -0 "$1" 2>/dev/null || exit 0; sleep 0.1; done
+           kill -KILL "$1"' sh "$SERVER_PID" >/dev/null 2>&1 &
     local watchdog=$!
     wait "$SERVER_PID" || status=$?
-    kill "$watchdog" 2>/dev/null || true
     wait "$watchdog" 2>/dev/null || true
     local pid=$SERVER_PID
     SERVER_PID=

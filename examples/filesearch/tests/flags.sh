@@ -29,7 +29,7 @@ refused 2 "-port" "$S" -port
 refused 2 "-fixed" "$S" -fixed=maybe
 refused 2 "-cpuprofile" "$S" -cpuprofile
 refused 2 "-cpuprofile" "$S" -cpuprofile=
-refused 2 "-memprofile: heap profiling is not available yet in this cprof" "$S" -memprofile=heap.pb.gz
+refused 2 "-memprofile" "$S" -memprofile=
 refused 2 "-trace: execution tracing is not available yet in this cprof" "$S" -trace=trace.out
 
 "$S" -help >"$TMP/out" 2>&1 || fail "-help: exit status $?"
