@@ -50,21 +50,14 @@
 #define MAX_STACKS (256 * 1024)
 #define MAX_FRAMES (8 * 1024 * 1024)
 
-struct sampler {
-    pid_t tid;
-    int kind; /* CPROF_ENGINE_PERF or _TIMER */
-    int fd;   /* perf */
-    dev_t dev;
-    ino_t ino;
-    timer_t timer; /* timer */
-};
-
 static struct {
-    /* Under the registry lock: */
-    struct sampler *samplers;
-    size_t nsamplers, cap;
-    enum cprof_cpu_engine engine, forced;
-    int perf_refused_warned;
+    /* Under the registry lock: threads the registry did not see start
+     * (found in /proc/self/task when profiling started). */
+    struct cprof_thread_slot *others;
+    size_t nothers, cap;
+    _Atomic int engine; /* enum cprof_cpu_engine: perf until perf is refused */
+    enum cprof_cpu_engine forced;
+    _Atomic int perf_refused_warned;
     /* Set at start, read at stop: */
     char pattern[4096]; /* as given: may hold %p */
     char path[4096];    /* expanded, absolute */
@@ -138,7 +131,7 @@ static int64_t first_period(pid_t tid, int64_t period_ns)
     return 1 + (int64_t)(x % (uint64_t)period_ns);
 }
 
-static int perf_open(pid_t tid, int64_t period_ns, struct sampler *s)
+static int perf_open(pid_t tid, int64_t period_ns, struct cprof_thread_slot *s)
 {
     struct perf_event_attr attr;
     memset(&attr, 0, sizeof attr);
@@ -184,24 +177,26 @@ static clockid_t thread_cpu_clock(pid_t tid)
     return (clockid_t)((~(unsigned)tid << 3) | 6); /* CPUCLOCK_PERTHREAD | CPUCLOCK_SCHED */
 }
 
-static int timer_open(pid_t tid, int64_t period_ns, struct sampler *s)
+static int timer_open(pid_t tid, int64_t period_ns, struct cprof_thread_slot *s)
 {
     struct sigevent sev;
     memset(&sev, 0, sizeof sev);
     sev.sigev_notify = SIGEV_THREAD_ID;
     sev.sigev_signo = SIGPROF;
     sev._sigev_un._tid = tid;
-    if (timer_create(thread_cpu_clock(tid), &sev, &s->timer) < 0)
+    timer_t timer;
+    if (timer_create(thread_cpu_clock(tid), &sev, &timer) < 0)
         return -1;
+    s->timer = timer;
     struct itimerspec its;
     its.it_interval.tv_sec = period_ns / 1000000000;
     its.it_interval.tv_nsec = period_ns % 1000000000;
     int64_t first = first_period(tid, period_ns);
     its.it_value.tv_sec = first / 1000000000;
     its.it_value.tv_nsec = first % 1000000000;
-    if (timer_settime(s->timer, 0, &its, NULL) < 0) {
+    if (timer_settime(timer, 0, &its, NULL) < 0) {
         int err = errno;
-        timer_delete(s->timer);
+        timer_delete(timer);
         errno = err;
         return -1;
     }
@@ -209,7 +204,9 @@ static int timer_open(pid_t tid, int64_t period_ns, struct sampler *s)
     return 0;
 }
 
-static void sampler_close(struct sampler *s)
+/* Closes the sampler's descriptor or timer (the slot's state already says
+ * it is ours to close). */
+static void sampler_close(struct cprof_thread_slot *s)
 {
     if (s->kind == CPROF_ENGINE_PERF) {
         /* Close only if the descriptor is still our perf event: a program
@@ -220,80 +217,124 @@ static void sampler_close(struct sampler *s)
             close(s->fd);
         }
     } else if (s->kind == CPROF_ENGINE_TIMER) {
-        timer_delete(s->timer);
+        timer_delete((timer_t)s->timer);
     }
     s->kind = 0;
 }
 
-static struct sampler *find_sampler(pid_t tid)
+/* Opens a sampler for the slot's thread, trying perf first. */
+static int sampler_open(struct cprof_thread_slot *s)
 {
-    for (size_t i = 0; i < cpu.nsamplers; i++)
-        if (cpu.samplers[i].tid == tid)
-            return &cpu.samplers[i];
-    return NULL;
-}
-
-/* Registry lock held. */
-static void attach(pid_t tid, void *unused)
-{
-    (void)unused;
-    struct sampler *old = find_sampler(tid);
-    if (old) /* a reused tid: the old thread is gone */
-        sampler_close(old);
-    if (!old && cpu.nsamplers == cpu.cap) {
-        size_t cap = cpu.cap ? cpu.cap * 2 : 64;
-        struct sampler *grown = realloc(cpu.samplers, cap * sizeof *grown);
-        if (!grown)
-            return;
-        cpu.samplers = grown;
-        cpu.cap = cap;
-    }
-    struct sampler s = {.tid = tid};
     int ok = -1;
-    if (cpu.engine == CPROF_ENGINE_PERF) {
-        ok = perf_open(tid, cpu.period_ns, &s);
+    int engine = atomic_load(&cpu.engine);
+    if (engine == CPROF_ENGINE_PERF) {
+        ok = perf_open(s->tid, cpu.period_ns, s);
         if (ok < 0 && errno != ESRCH && errno != EMFILE && cpu.forced != CPROF_ENGINE_PERF) {
-            if (!cpu.perf_refused_warned)
+            if (!atomic_exchange(&cpu.perf_refused_warned, 1))
                 cprof__warn("perf_event_open refused (%s); sampling with POSIX CPU timers, "
                             "which the kernel checks only at its tick (about 250 Hz): faster "
                             "rates are counted by weight, not by more stacks",
                             strerror(errno));
-            cpu.perf_refused_warned = 1;
-            cpu.engine = CPROF_ENGINE_TIMER;
+            atomic_store(&cpu.engine, CPROF_ENGINE_TIMER);
+            engine = CPROF_ENGINE_TIMER;
         }
     }
-    if (ok < 0 && cpu.engine == CPROF_ENGINE_TIMER)
-        ok = timer_open(tid, cpu.period_ns, &s);
-    if (ok < 0 && errno == EMFILE && cpu.engine == CPROF_ENGINE_PERF)
-        ok = timer_open(tid, cpu.period_ns, &s); /* out of descriptors: this thread only */
-    if (ok < 0)
-        return; /* the thread ended meanwhile (ESRCH), or no sampler can be had */
-    if (old)
-        *old = s;
-    else
-        cpu.samplers[cpu.nsamplers++] = s;
+    if (ok < 0 && engine == CPROF_ENGINE_TIMER)
+        ok = timer_open(s->tid, cpu.period_ns, s);
+    if (ok < 0 && errno == EMFILE && engine == CPROF_ENGINE_PERF)
+        ok = timer_open(s->tid, cpu.period_ns, s); /* out of descriptors: this thread only */
+    return ok;
 }
 
-static void on_thread_start(pid_t tid)
+/* Closes the slot's sampler if it is open. Whoever wins the CAS closes it:
+ * the thread itself (ending), or stop on another thread. */
+static void slot_close(struct cprof_thread_slot *s)
 {
-    if (atomic_load(&running))
-        attach(tid, NULL);
-}
-
-static void on_thread_end(pid_t tid)
-{
-    struct sampler *s = find_sampler(tid);
-    if (!s)
+    int open = CPROF_SLOT_OPEN;
+    if (!atomic_compare_exchange_strong(&s->state, &open, CPROF_SLOT_CLOSING))
         return;
     sampler_close(s);
-    *s = cpu.samplers[--cpu.nsamplers];
+    atomic_store(&s->state, CPROF_SLOT_NONE);
 }
 
+/* Opens a sampler in the slot if none is open and profiling runs. If
+ * profiling stopped while it opened, it closes it again: stop may have
+ * passed this slot while it was OPENING. */
+static void slot_open(struct cprof_thread_slot *s)
+{
+    int none = CPROF_SLOT_NONE;
+    if (!atomic_load(&running) ||
+        !atomic_compare_exchange_strong(&s->state, &none, CPROF_SLOT_OPENING))
+        return;
+    if (sampler_open(s) < 0) {
+        atomic_store(&s->state, CPROF_SLOT_NONE); /* ended meanwhile, or none to be had */
+        return;
+    }
+    atomic_store(&s->state, CPROF_SLOT_OPEN);
+    if (!atomic_load(&running))
+        slot_close(s);
+}
+
+/* The thread hooks (threads.c), on the thread itself, without locks. */
+static void on_thread_start(struct cprof_thread_slot *s)
+{
+    slot_open(s);
+}
+
+static void on_thread_end(struct cprof_thread_slot *s)
+{
+    slot_close(s);
+}
+
+/* Registry lock held: a thread the registry did not see start. */
+static void attach_other(pid_t tid, void *registered)
+{
+    const struct cprof_thread_info *info = registered;
+    for (; info && info->tid; info++)
+        if (info->tid == tid)
+            return; /* has a slot of its own */
+    if (cpu.nothers == cpu.cap) {
+        size_t cap = cpu.cap ? cpu.cap * 2 : 16;
+        struct cprof_thread_slot *grown = realloc(cpu.others, cap * sizeof *grown);
+        if (!grown)
+            return;
+        cpu.others = grown;
+        cpu.cap = cap;
+    }
+    struct cprof_thread_slot *s = &cpu.others[cpu.nothers];
+    memset(s, 0, sizeof *s);
+    s->tid = tid;
+    slot_open(s);
+    if (atomic_load(&s->state) == CPROF_SLOT_OPEN)
+        cpu.nothers++;
+}
+
+/* Registry lock held: a sampler for every thread. */
+static void attach_all(void)
+{
+    size_t n = cprof__threads_registered(NULL, 0);
+    struct cprof_thread_info *info = calloc(n + 1, sizeof *info);
+    if (info)
+        n = cprof__threads_registered(info, n);
+    for (size_t i = 0; info && i < n; i++)
+        slot_open(info[i].slot);
+    cprof__threads_each(attach_other, info);
+    free(info);
+}
+
+/* Registry lock held: closes every sampler. */
 static void detach_all(void)
 {
-    for (size_t i = 0; i < cpu.nsamplers; i++)
-        sampler_close(&cpu.samplers[i]);
-    cpu.nsamplers = 0;
+    size_t n = cprof__threads_registered(NULL, 0);
+    struct cprof_thread_info *info = calloc(n + 1, sizeof *info);
+    if (info)
+        n = cprof__threads_registered(info, n);
+    for (size_t i = 0; info && i < n; i++)
+        slot_close(info[i].slot);
+    free(info);
+    for (size_t i = 0; i < cpu.nothers; i++)
+        slot_close(&cpu.others[i]);
+    cpu.nothers = 0;
 }
 
 static void on_sigprof_taken(void)
@@ -363,11 +404,9 @@ static int start(const char *path, int hz)
     atomic_store(&table, t);
 
     cprof__threads_lock();
-    cpu.engine = cpu.forced ? cpu.forced : CPROF_ENGINE_PERF;
+    atomic_store(&cpu.engine, cpu.forced ? cpu.forced : CPROF_ENGINE_PERF);
     atomic_store(&running, 1);
-    cprof_thread_hooks hooks = {on_thread_start, on_thread_end};
-    cprof__threads_set_hooks(&hooks);
-    cprof__threads_each(attach, NULL);
+    attach_all();
     cprof__threads_unlock();
     rc = 0;
 out:
@@ -378,10 +417,9 @@ out:
 /* Stops the samplers and waits for handlers in flight; returns the table. */
 static cprof_samples *stop_sampling(void)
 {
-    cprof__threads_lock();
     atomic_store(&running, 0);
+    cprof__threads_lock();
     detach_all();
-    cprof__threads_set_hooks(NULL);
     cprof__threads_unlock();
     cprof_samples *t = atomic_exchange(&table, NULL);
     /* A handler that loaded `table` before the exchange finishes within
@@ -417,7 +455,7 @@ static int stop_and_write(uint8_t **out, size_t *out_len)
         .start_unix_ns = cpu.start_unix_ns,
         .duration_ns = (end.tv_sec - cpu.start_mono.tv_sec) * 1000000000LL +
                        (end.tv_nsec - cpu.start_mono.tv_nsec),
-        .engine = cpu.engine == CPROF_ENGINE_TIMER ? "timer" : "perf",
+        .engine = atomic_load(&cpu.engine) == CPROF_ENGINE_TIMER ? "timer" : "perf",
         .hz = cpu.hz,
     };
     int rc = -1;
@@ -474,7 +512,20 @@ static void atfork_child(void)
 {
     int was_running = atomic_exchange(&running, 0);
     cprof_samples *t = atomic_exchange(&table, NULL);
-    detach_all(); /* closes the inherited perf descriptors; timers are not inherited */
+    /* The inherited perf descriptors are the parent's: close ours (timers are
+     * not inherited). Only this thread's slot and the others list remain. */
+    for (size_t i = 0; i < cpu.nothers; i++)
+        if (cpu.others[i].kind == CPROF_ENGINE_PERF)
+            sampler_close(&cpu.others[i]);
+    cpu.nothers = 0;
+    struct cprof_thread_info me[2];
+    if (cprof__threads_registered(me, 2) == 1) {
+        struct cprof_thread_slot *slot = me[0].slot;
+        if (atomic_load(&slot->state) == CPROF_SLOT_OPEN && slot->kind == CPROF_ENGINE_PERF)
+            sampler_close(slot);
+        atomic_store(&slot->state, CPROF_SLOT_NONE);
+        slot->kind = 0;
+    }
     pthread_mutex_init(&api_lock, NULL);
     cprof__samples_free(t);
     if (was_running && strstr(cpu.pattern, "%p"))
@@ -484,4 +535,6 @@ static void atfork_child(void)
 void cprof__cpu_init(void)
 {
     pthread_atfork(NULL, NULL, atfork_child);
+    cprof_thread_hooks hooks = {on_thread_start, on_thread_end};
+    cprof__threads_set_hooks(&hooks);
 }

@@ -379,6 +379,13 @@ struct request {
     int too_big;
 };
 
+static void turn_on(void)
+{
+    if (!cprof__heap_table())
+        cprof__heap_start(512 * 1024);
+    cprof__agent_start();
+}
+
 static enum MHD_Result dispatch(struct MHD_Connection *c, const char *url, const char *method,
                                 const char *body)
 {
@@ -454,6 +461,15 @@ static void request_done(void *cls, struct MHD_Connection *c, void **state,
     }
 }
 
+/* What the endpoint serves needs these on, as Go has them always: heap
+ * sampling at the default rate, thread states, the background thread. A
+ * mounted endpoint turns them on at its first request. */
+static void endpoint_on(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, turn_on);
+}
+
 CPROF_API int cprof_http_handle(struct MHD_Connection *connection, const char *url,
                                 const char *method, const char *upload_data,
                                 size_t *upload_data_size, void **con_cls, int *mhd_result)
@@ -465,6 +481,7 @@ CPROF_API int cprof_http_handle(struct MHD_Connection *connection, const char *u
         }
         return 0;
     }
+    endpoint_on();
     cprof__heap_enter_internal();
     *mhd_result = handle(connection, url, method, upload_data, upload_data_size, con_cls);
     cprof__heap_leave_internal();
@@ -575,12 +592,8 @@ int cprof__http_start(const char *addr, int allow_remote)
             rc = cprof__fail("http: cannot listen on %s: %s", addr, strerror(errno));
     }
     pthread_mutex_unlock(&daemon_lock);
-    if (rc == 0) {
-        /* Go serves heap profiles always; so does the endpoint. */
-        if (!cprof__heap_table())
-            cprof__heap_start(512 * 1024);
-        cprof__agent_start();
-    }
+    if (rc == 0)
+        endpoint_on();
     return rc;
     (void)salen;
 }

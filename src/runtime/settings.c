@@ -147,8 +147,10 @@ void cprof__settings_apply(void)
     else if (engine && *engine && strcmp(engine, "auto"))
         cprof__warn("CPROF_CPU_ENGINE=%s: not perf, timer or auto; using auto", engine);
 
+    /* A rate alone turns heap sampling on (for the HTTP endpoint). */
     const char *mem = getenv("CPROF_MEMPROFILE");
-    if (mem && *mem && is_target(mem)) {
+    const char *memrate = getenv("CPROF_MEMPROFILERATE");
+    if (((mem && *mem) || (memrate && *memrate)) && is_target(mem ? mem : "")) {
         long rate = 512 * 1024;
         const char *r = getenv("CPROF_MEMPROFILERATE");
         if (r && *r) {
@@ -159,7 +161,7 @@ void cprof__settings_apply(void)
             else
                 rate = v;
         }
-        if (cprof__heap_set_exit_path(mem) < 0 || cprof__heap_start(rate) < 0)
+        if ((mem && *mem && cprof__heap_set_exit_path(mem) < 0) || cprof__heap_start(rate) < 0)
             cprof__warn("%s", cprof_last_error());
         else
             cprof__agent_start();

@@ -24,6 +24,7 @@
 
 #include "cprof.h"
 #include "errors.h"
+#include "heap.h"
 #include "labels.h"
 #include "samples.h"
 #include "sync.h"
@@ -46,6 +47,7 @@ struct record {
 };
 static struct record *records;
 static __thread struct record *own_record __attribute__((tls_model("initial-exec")));
+static __thread struct cprof_thread_slot own_slot __attribute__((tls_model("initial-exec")));
 static _Atomic(cprof_samples *) creation_stacks;
 static cprof_thread_hooks hooks;
 static pthread_key_t exit_key;
@@ -199,8 +201,9 @@ static void add_record(long create_stack)
     struct record *r = calloc(1, sizeof *r);
     if (!r)
         return;
-    r->info = (struct cprof_thread_info){self.tid, self.stack_hi, cprof__wait_self(), create_stack,
-                                         monotonic_ns()};
+    own_slot.tid = self.tid;
+    r->info = (struct cprof_thread_info){self.tid,     self.stack_hi, cprof__wait_self(),
+                                         create_stack, &own_slot,     monotonic_ns()};
     r->next = records;
     if (records)
         records->prev = r;
@@ -238,11 +241,14 @@ static void on_thread_exit(void *unused)
     (void)unused;
     if (self.internal)
         return;
+    cprof_thread_hooks h = hooks;
+    if (h.thread_end)
+        h.thread_end(&own_slot);
+    cprof__heap_enter_internal(); /* cprof's own lock: not the program's contention */
     pthread_mutex_lock(&registry_lock);
-    if (hooks.thread_end)
-        hooks.thread_end(cprof__gettid());
     remove_record();
     pthread_mutex_unlock(&registry_lock);
+    cprof__heap_leave_internal();
 }
 
 static void *thread_entry(void *p)
@@ -257,11 +263,14 @@ static void *thread_entry(void *p)
     if (!a.internal) {
         /* The key's destructor runs at pthread_exit and on return from fn. */
         pthread_setspecific(exit_key, (void *)1);
+        cprof__heap_enter_internal(); /* cprof's own lock: not the program's contention */
         pthread_mutex_lock(&registry_lock);
         add_record(a.create_stack);
-        if (hooks.thread_start)
-            hooks.thread_start(self.tid);
         pthread_mutex_unlock(&registry_lock);
+        cprof__heap_leave_internal();
+        cprof_thread_hooks h = hooks;
+        if (h.thread_start)
+            h.thread_start(&own_slot);
     }
     return a.fn(a.arg);
 }
@@ -303,7 +312,11 @@ __attribute__((noinline)) static int create(pthread_t *thread, const pthread_att
 CPROF_API int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*fn)(void *),
                              void *arg)
 {
-    return create(thread, attr, fn, arg, 0);
+    int rc = create(thread, attr, fn, arg, 0);
+    /* Keeps this frame on the stack (no tail call into create): the
+     * creation stack skips exactly create and pthread_create. */
+    __asm__ volatile("" ::: "memory");
+    return rc;
 }
 
 int cprof__thread_create_internal(pthread_t *thread, void *(*fn)(void *), void *arg)

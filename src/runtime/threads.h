@@ -30,12 +30,26 @@ int cprof__thread_create_internal(pthread_t *thread, void *(*fn)(void *), void *
 /* 1 on one of cprof's own threads. Async-signal-safe (a TLS read). */
 int cprof__threads_is_internal(void);
 
-/* Hooks the samplers register: attach(tid) when a thread appears or when
- * sampling starts, detach(tid) when it ends. Called with the registry lock
- * held, on the thread itself for thread start/end. */
+/* Each thread's CPU sampler (cpu.c), kept with the thread: in its TLS for
+ * threads the registry saw start, so that starting and ending threads need
+ * no search and no lock. `state` arbitrates between the thread itself and
+ * cpu.c starting or stopping on another thread (CAS on the states below). */
+enum { CPROF_SLOT_NONE = 0, CPROF_SLOT_OPENING, CPROF_SLOT_OPEN, CPROF_SLOT_CLOSING };
+struct cprof_thread_slot {
+    _Atomic int state;
+    pid_t tid;
+    int kind;  /* enum cprof_cpu_engine */
+    int fd;    /* perf event */
+    dev_t dev; /* of fd, to recognise it before closing */
+    ino_t ino;
+    void *timer; /* POSIX timer (timer_t) */
+};
+
+/* Hooks the CPU profiler registers: called on the thread itself, when it
+ * starts and when it ends, without the registry lock. */
 typedef struct cprof_thread_hooks {
-    void (*thread_start)(pid_t tid);
-    void (*thread_end)(pid_t tid);
+    void (*thread_start)(struct cprof_thread_slot *slot);
+    void (*thread_end)(struct cprof_thread_slot *slot);
 } cprof_thread_hooks;
 void cprof__threads_set_hooks(const cprof_thread_hooks *hooks);
 
@@ -49,9 +63,10 @@ struct cprof_wait;
 struct cprof_thread_info {
     pid_t tid;
     uintptr_t stack_hi;
-    struct cprof_wait *wait; /* the thread's own wait record (sync.h) */
-    long create_stack;       /* index in the threadcreate table, or -1 */
-    int64_t start_ns;        /* CLOCK_MONOTONIC */
+    struct cprof_wait *wait;        /* the thread's own wait record (sync.h) */
+    long create_stack;              /* index in the threadcreate table, or -1 */
+    struct cprof_thread_slot *slot; /* the thread's CPU sampler slot */
+    int64_t start_ns;               /* CLOCK_MONOTONIC */
 };
 
 /* Copies up to `max` registered threads into out; returns how many there
