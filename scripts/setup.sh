@@ -6,10 +6,11 @@ set -eu
 PACKAGES="
 build-essential cmake pkg-config git ca-certificates
 protobuf-c-compiler libprotobuf-c-dev zlib1g-dev libdw-dev libelf-dev
-libmicrohttpd-dev libjson-c-dev
+libmicrohttpd-dev libjson-c-dev libcurl4-openssl-dev
 golang-go
 clang libclang-rt-14-dev
-google-perftools libgoogle-perftools-dev
+valgrind
+google-perftools libgoogle-perftools-dev heaptrack
 procps curl
 "
 
