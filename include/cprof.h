@@ -125,6 +125,52 @@ CPROF_API int cprof_http_handle(struct MHD_Connection *connection, const char *u
                                 size_t *upload_data_size, void **con_cls, int *mhd_result);
 CPROF_API void cprof_http_request_done(void **con_cls);
 
+/* ---- Execution tracer -------------------------------------------------------------- */
+
+/* Handles of tasks and regions: small values; 0 means none. */
+typedef unsigned long long cprof_task_t;
+typedef unsigned long long cprof_region_t;
+
+/* Starts writing an execution trace to `path` (cprof's trace format, read by
+ * `cprof trace`): thread states, waits with their stacks, blocking system
+ * calls, tasks, regions, logs, and CPU samples and the heap when those
+ * profiles are on. Written at cprof_trace_stop(), or at exit. */
+CPROF_API int cprof_trace_start(const char *path);
+CPROF_API int cprof_trace_stop(void);
+
+/* 1 while a trace is being recorded. Cheap: for guarding expensive log
+ * arguments. Async-signal-safe. */
+CPROF_API int cprof_trace_enabled(void);
+
+/* A task: a unit of work (a request), possibly spanning threads; `parent`
+ * 0 for none. It may end on another thread than the one it began on. */
+CPROF_API cprof_task_t cprof_task_begin(cprof_task_t parent, const char *name);
+CPROF_API void cprof_task_end(cprof_task_t task);
+
+/* A region: a named interval of one thread's time, in a task (0: none).
+ * Regions nest per thread: end them in the reverse order. */
+CPROF_API cprof_region_t cprof_region_begin(cprof_task_t task, const char *name);
+CPROF_API void cprof_region_end(cprof_region_t region);
+
+/* A log message in the trace, in a task (0: none), under a category. */
+CPROF_API void cprof_log(cprof_task_t task, const char *category, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#if defined(__GNUC__)
+/* A region that ends when the enclosing scope does:
+ *     CPROF_REGION(task, "parse");  */
+static inline void cprof_region_end_scope_(cprof_region_t *r)
+{
+    cprof_region_end(*r);
+}
+#define CPROF_REGION_CAT2_(a, b) a##b
+#define CPROF_REGION_CAT_(a, b)  CPROF_REGION_CAT2_(a, b)
+#define CPROF_REGION(task, name)                                                               \
+    cprof_region_t CPROF_REGION_CAT_(cprof_region_, __LINE__)                                  \
+        __attribute__((cleanup(cprof_region_end_scope_), unused)) =                            \
+            cprof_region_begin((task), (name))
+#endif
+
 /* ---- Labels ---------------------------------------------------------------- */
 
 /* Pushes key=value onto the calling thread's label stack; CPU samples taken

@@ -32,18 +32,19 @@
 #include "leak.h"
 #include "signals.h"
 #include "threads.h"
+#include "trace.h"
 #include "sync.h"
 #include "threads.h"
 #include "unwind.h"
 #include "wall.h"
 
 static int wake_pipe[2] = {-1, -1};
+static _Atomic int leak_check_on;
+static char leak_suppressions[4096];
 static _Atomic int dying;
 static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
 static int started;
 
-static _Atomic int leak_check_on;
-static char leak_suppressions[4096];
 
 void cprof__agent_set_leak_check(const char *suppressions)
 {
@@ -53,16 +54,19 @@ void cprof__agent_set_leak_check(const char *suppressions)
 
 void cprof__flush_all(void)
 {
+    cprof__heap_enter_internal(); /* what writing allocates is cprof's */
     cprof__cpu_flush();
     cprof__heap_flush();
     cprof__contention_flush();
     cprof__wall_flush();
+    cprof__trace_flush();
     if (atomic_exchange(&leak_check_on, 0) && cprof__leak_check(leak_suppressions) > 0) {
         /* LeakSanitizer's convention: exit status 23 when something leaked.
          * Streams are flushed first: _exit skips the rest of exit(). */
         fflush(NULL);
         _exit(23);
     }
+    cprof__heap_leave_internal();
 }
 
 /* async-signal-safe: write(2) to a pipe; if that fails, die at once. */
@@ -109,6 +113,14 @@ static void *agent_main(void *unused)
     return NULL;
 }
 
+int cprof__agent_started(void)
+{
+    pthread_mutex_lock(&start_lock);
+    int s = started;
+    pthread_mutex_unlock(&start_lock);
+    return s;
+}
+
 void cprof__agent_start(void)
 {
     pthread_mutex_lock(&start_lock);
@@ -138,6 +150,9 @@ void cprof__agent_start(void)
  * when one of its profilers starts. */
 static void atfork_child(void)
 {
+    /* A forked child exits on its own schedule, and its exit status is the
+     * program's business: no leak check there (it would make it 23). */
+    atomic_store(&leak_check_on, 0);
     if (wake_pipe[0] >= 0) {
         close(wake_pipe[0]);
         close(wake_pipe[1]);

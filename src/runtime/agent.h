@@ -16,6 +16,9 @@ void cprof__flush_all(void);
 /* Asks for a leak check at exit, with suppressions from a file (or none). */
 void cprof__agent_set_leak_check(const char *suppressions);
 
+/* Whether any profile has started the agent in this process. */
+int cprof__agent_started(void);
+
 /* Registered by the library constructor with atexit. */
 void cprof__agent_init(void);
 

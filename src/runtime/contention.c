@@ -281,6 +281,20 @@ int cprof__contention_set_exit_path(int mutex, const char *pattern)
     return 0;
 }
 
+/* As for heap profiles: a forked child writes only to paths with %p. */
+static void atfork_child(void)
+{
+    pthread_mutex_init(&exit_lock, NULL);
+    for (int m = 0; m < 2; m++)
+        if (!strstr(exit_paths[m], "%p"))
+            exit_paths[m][0] = '\0';
+}
+
+void cprof__contention_init(void)
+{
+    pthread_atfork(NULL, NULL, atfork_child);
+}
+
 void cprof__contention_flush(void)
 {
     pthread_mutex_lock(&exit_lock);

@@ -21,6 +21,9 @@ void cprof__contention_release(const void *mutex, const struct cprof_wait *where
 /* Whether the mutex profile is on (unlock needs to look for waiters). */
 int cprof__mutex_profile_on(void);
 
+/* Registers the fork handler; called once by the library constructor. */
+void cprof__contention_init(void);
+
 /* Exit-time outputs (CPROF_MUTEXPROFILE, CPROF_BLOCKPROFILE). */
 int cprof__contention_set_exit_path(int mutex, const char *pattern);
 void cprof__contention_flush(void);

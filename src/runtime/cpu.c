@@ -44,6 +44,7 @@
 #include "settings.h"
 #include "signals.h"
 #include "threads.h"
+#include "trace.h"
 #include "unwind.h"
 
 /* Table sizes: unique stacks and frames in all (virtual; touched as used). */
@@ -109,6 +110,7 @@ static void on_sigprof(int sig, siginfo_t *si, void *uc)
         uintptr_t hi = cprof__stack_hi((uintptr_t)ctx->uc_mcontext.gregs[REG_RSP]);
         int n = cprof__unwind(uc, pcs, CPROF_MAX_FRAMES, hi);
         cprof__samples_add(t, pcs, n, cprof__labels_current(), weight);
+        cprof__trace_cpu_sample(pcs, n);
     }
     atomic_fetch_sub_explicit(&in_handler, 1, memory_order_release);
     errno = saved_errno;
@@ -212,10 +214,8 @@ static void sampler_close(struct cprof_thread_slot *s)
         /* Close only if the descriptor is still our perf event: a program
          * that closed every fd may have reused the number for a file. */
         struct stat st;
-        if (fstat(s->fd, &st) == 0 && st.st_dev == s->dev && st.st_ino == s->ino) {
-            ioctl(s->fd, PERF_EVENT_IOC_DISABLE, 0);
-            close(s->fd);
-        }
+        if (fstat(s->fd, &st) == 0 && st.st_dev == s->dev && st.st_ino == s->ino)
+            close(s->fd); /* the last close ends the event */
     } else if (s->kind == CPROF_ENGINE_TIMER) {
         timer_delete((timer_t)s->timer);
     }
@@ -528,8 +528,11 @@ static void atfork_child(void)
     }
     pthread_mutex_init(&api_lock, NULL);
     cprof__samples_free(t);
-    if (was_running && strstr(cpu.pattern, "%p"))
-        cprof_cpu_start(cpu.pattern, cpu.hz);
+    char pattern[sizeof cpu.pattern]; /* start() rewrites cpu.pattern */
+    strcpy(pattern, cpu.pattern);
+    if (was_running && strstr(pattern, "%p"))
+        if (cprof_cpu_start(pattern, cpu.hz) < 0)
+            cprof__warn("%s", cprof_last_error());
 }
 
 void cprof__cpu_init(void)

@@ -170,6 +170,22 @@ int cprof__heap_set_exit_path(const char *pattern)
     return 0;
 }
 
+/* A forked child writes its own heap profiles only when the path tells
+ * processes apart (%p); otherwise it would overwrite its parent's. */
+static void atfork_child(void)
+{
+    pthread_mutex_init(&exit_lock, NULL);
+    if (!strstr(exit_pattern, "%p"))
+        exit_pattern[0] = '\0';
+    if (!strstr(peak_pattern, "%p"))
+        peak_pattern[0] = '\0';
+}
+
+void cprof__heap_write_init(void)
+{
+    pthread_atfork(NULL, NULL, atfork_child);
+}
+
 void cprof__heap_flush(void)
 {
     pthread_mutex_lock(&exit_lock);

@@ -15,6 +15,9 @@ int cprof__heap_set_exit_path(const char *pattern);
  * tracking the peak. */
 int cprof__heap_set_peak_path(const char *pattern);
 
+/* Registers the fork handler; called once by the library constructor. */
+void cprof__heap_write_init(void);
+
 /* Writes the heap profiles due at exit, if any. */
 void cprof__heap_flush(void);
 

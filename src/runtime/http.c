@@ -126,7 +126,9 @@ static long int_param(struct MHD_Connection *c, const char *name, long fallback,
     char *end;
     errno = 0;
     long n = strtol(v, &end, 10);
-    if (!*v || *end || errno || n < 0) {
+    /* strtol skips leading spaces; Go's strconv.Atoi, whose answers these
+     * are, refuses them. */
+    if (!*v || !strchr("+-0123456789", *v) || *end || errno || n < 0) {
         *bad = 1;
         return -1;
     }
@@ -235,7 +237,9 @@ static enum MHD_Result serve_cmdline(struct MHD_Connection *c)
 }
 
 /* POST symbol: "0xADDR+0xADDR+...", answered "0xADDR NAME" per line, as
- * pprof's remote symbolization asks. GET: how many symbols we can name. */
+ * pprof's remote symbolization asks. GET: how many symbols we can name. Go
+ * starts both answers with "num_symbols: 1" (pprof only checks that it is
+ * not 0, but a client written against Go's answer may expect the line). */
 static enum MHD_Result serve_symbol(struct MHD_Connection *c, const char *method, const char *body)
 {
     if (strcmp(method, "POST") != 0)
@@ -251,6 +255,7 @@ static enum MHD_Result serve_symbol(struct MHD_Connection *c, const char *method
         cprof__symbolizer_free(sym);
         return answer_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
     }
+    fprintf(f, "num_symbols: 1\n");
     for (const char *p = body; p && *p;) {
         char *end;
         unsigned long long addr = strtoull(p, &end, 16);

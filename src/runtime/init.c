@@ -6,7 +6,10 @@
 #include "cprof.h"
 #include "agent.h"
 #include "cpu.h"
+#include "contention.h"
 #include "heap.h"
+#include "heap_write.h"
+#include "trace.h"
 #include "settings.h"
 #include "threads.h"
 #include "wall.h"
@@ -23,9 +26,16 @@ CPROF_API const char *cprof_version(void)
  * its fork handler be registered first) before any profiler starts. */
 __attribute__((constructor)) static void cprof_init(void)
 {
+    /* Fork handlers: prepare handlers run in the reverse order of
+     * registration, so the heap's (its table locks) is registered first and
+     * runs last: code that holds the thread registry's lock may allocate,
+     * so the registry lock must be taken before the heap's. */
+    cprof__heap_init();
     cprof__threads_init();
     cprof__agent_init();
-    cprof__heap_init();
+    cprof__heap_write_init();
+    cprof__contention_init();
+    cprof__trace_file_init();
     cprof__cpu_init();
     cprof__wall_init();
     cprof__settings_apply();

@@ -223,7 +223,7 @@ static struct block *find_block(struct scan *s, uintptr_t v)
 
 /* Marks every block the words of [from, to) point into with `state`, and
  * queues it for scanning, if it is in state `from_state`. */
-static void scan_range(struct scan *s, uintptr_t from, uintptr_t to, int from_state, int state)
+static void scan_words(struct scan *s, uintptr_t from, uintptr_t to, int from_state, int state)
 {
     from = (from + 7) & ~(uintptr_t)7;
     for (uintptr_t at = from; at + 8 <= to; at += 8) {
@@ -235,11 +235,25 @@ static void scan_range(struct scan *s, uintptr_t from, uintptr_t to, int from_st
     }
 }
 
+/* A root range (stack, TLS, thread control block) around `anchor`, an
+ * address known to be in it: only the part inside anchor's read-write
+ * mapping (from the maps snapshot taken before the world stopped) is read.
+ * glibc's reserve for TLS and the size of its thread control block are
+ * upper bounds that may run past the mapping on either side. */
+static void scan_range(struct scan *s, uintptr_t anchor, uintptr_t from, uintptr_t to,
+                       int from_state, int state)
+{
+    uintptr_t lo, hi;
+    if (!cprof__mapping_bounds(anchor, &lo, &hi))
+        return;
+    scan_words(s, from > lo ? from : lo, to < hi ? to : hi, from_state, state);
+}
+
 static void drain(struct scan *s, int from_state, int state)
 {
     while (s->nwork) {
         struct block *b = &s->blocks[s->work[--s->nwork]];
-        scan_range(s, b->ptr, b->ptr + b->size, from_state, state);
+        scan_words(s, b->ptr, b->ptr + b->size, from_state, state);
     }
 }
 
@@ -259,7 +273,7 @@ static int scan_object(struct dl_phdr_info *info, size_t size, void *arg)
         if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W))
             continue;
         uintptr_t from = info->dlpi_addr + ph->p_vaddr;
-        scan_range(ctx->scan, from, from + ph->p_memsz, UNREACHED, REACHABLE);
+        scan_words(ctx->scan, from, from + ph->p_memsz, UNREACHED, REACHABLE);
     }
     return 0;
 }
@@ -285,12 +299,12 @@ static void scan_thread(struct scan *s, uintptr_t sp, uintptr_t tp, const uintpt
 {
     uintptr_t hi = cprof__stack_hi(sp);
     if (hi)
-        scan_range(s, sp, hi, UNREACHED, REACHABLE);
+        scan_range(s, sp, sp, hi, UNREACHED, REACHABLE);
     size_t tls = static_tls_size();
     if (tp && tls)
-        scan_range(s, tp - tls, tp + TCB_BYTES, UNREACHED, REACHABLE);
+        scan_range(s, tp, tp - tls, tp + TCB_BYTES, UNREACHED, REACHABLE);
     if (regs)
-        scan_range(s, (uintptr_t)regs, (uintptr_t)(regs + nregs), UNREACHED, REACHABLE);
+        scan_words(s, (uintptr_t)regs, (uintptr_t)(regs + nregs), UNREACHED, REACHABLE);
 }
 
 /* Marks from all roots. The calling thread's stack is scanned from
@@ -325,10 +339,10 @@ static void classify_lost(struct scan *s)
         if (b->state != UNREACHED)
             continue;
         b->state = DEFINITE;
-        scan_range(s, b->ptr, b->ptr + b->size, UNREACHED, INDIRECT);
+        scan_words(s, b->ptr, b->ptr + b->size, UNREACHED, INDIRECT);
         drain(s, UNREACHED, INDIRECT);
         /* A definite block reached from this one is only indirectly lost. */
-        scan_range(s, b->ptr, b->ptr + b->size, DEFINITE, INDIRECT);
+        scan_words(s, b->ptr, b->ptr + b->size, DEFINITE, INDIRECT);
         for (size_t k = 0; k < s->nwork; k++)
             if (&s->blocks[s->work[k]] == b)
                 b->state = DEFINITE; /* a block pointing to itself stays definite */
@@ -421,6 +435,7 @@ __attribute__((noinline)) int cprof__leak_check(const char *suppressions_path)
         return 0;
     }
 
+    cprof__threads_refresh_maps(); /* scan_range's bounds; it allocates: before the stop */
     cprof__heap_lock_live(); /* no thread may be stopped while holding these */
     stop_world();
     cprof__heap_each_live_locked(gather, &s);

@@ -201,10 +201,16 @@ int cprof__samples_frames(const cprof_samples *t, long index, uint64_t *out, int
     return n;
 }
 
+/* Walks the keys in the order they were added (only the slots in use:
+ * the table is mostly untouched pages, which a full scan would fault in). */
 void cprof__samples_each(const cprof_samples *t, cprof_samples_fn fn, void *arg)
 {
-    for (size_t i = 0; i < t->nslots; i++) {
-        const struct slot *s = &t->slots[i];
+    size_t n = atomic_load(&t->nkeys);
+    for (size_t i = 0; i < n; i++) {
+        long index = cprof__samples_key_index(t, i);
+        if (index < 0)
+            continue;
+        const struct slot *s = &t->slots[index];
         if (!atomic_load(&s->ready) || s->nframes == UINT32_MAX)
             continue;
         uint64_t values[CPROF_SAMPLE_VALUES];

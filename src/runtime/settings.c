@@ -20,6 +20,12 @@
  *   CPROF_HTTP=HOST:PORT    serve /debug/pprof/ there (loopback unless
  *                           CPROF_HTTP_ALLOW_REMOTE=1; CPROF_HTTP_TOKEN,
  *                           CPROF_HTTP_MAX_SECONDS: see http.c)
+ *   CPROF_TRACE=FILE        write an execution trace of the whole run to FILE
+ *   CPROF_PUSH_URL=URL      push a CPU and a heap profile every interval to a
+ *                           Grafana Pyroscope server at URL (push.c), with
+ *                           CPROF_PUSH_INTERVAL=DURATION (default 15s),
+ *                           CPROF_APP_NAME=NAME (default: the program's name),
+ *                           CPROF_PUSH_LABELS=k=v,...
  *   CPROF_LEAKCHECK=1       check for leaks at exit (records every allocation);
  *                           exit status 23 when something is definitely lost
  *   CPROF_LEAK_SUPPRESSIONS=FILE  function-name patterns of leaks to ignore
@@ -33,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cprof.h"
@@ -42,6 +49,7 @@
 #include "errors.h"
 #include "heap.h"
 #include "http.h"
+#include "push.h"
 #include "heap_write.h"
 #include "settings.h"
 
@@ -93,6 +101,9 @@ int cprof__settings_check_writable(const char *path)
         *slash = '\0';
     if (access(dir, W_OK | X_OK) < 0)
         return cprof__fail("cannot write %s: %s: %s", path, dir, strerror(errno));
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return cprof__fail("cannot write %s: it is a directory", path);
     if (access(path, F_OK) == 0 && access(path, W_OK) < 0)
         return cprof__fail("cannot write %s: %s", path, strerror(errno));
     return 0;
@@ -205,6 +216,12 @@ void cprof__settings_apply(void)
             cprof__warn("%s", cprof_last_error());
     }
 
+    const char *trace = getenv("CPROF_TRACE");
+    if (trace && *trace && is_target(trace)) {
+        if (cprof_trace_start(trace) < 0)
+            cprof__warn("%s", cprof_last_error());
+    }
+
     const char *leak = getenv("CPROF_LEAKCHECK");
     if (leak && *leak && strcmp(leak, "0") && is_target("")) {
         if (cprof__heap_start(1) < 0)
@@ -217,5 +234,16 @@ void cprof__settings_apply(void)
     if (cpu && *cpu && is_target(cpu)) {
         if (cprof_cpu_start(cpu, parse_rate("CPROF_CPURATE", 100)) < 0)
             cprof__warn("%s", cprof_last_error());
+    }
+
+    /* Push comes last: it profiles the CPU interval by interval, and a
+     * whole-run CPU profile the user asked for (above) must win. */
+    const char *push = getenv("CPROF_PUSH_URL");
+    if (push && *push && is_target("")) {
+        struct cprof_push_config pc = {push, getenv("CPROF_PUSH_INTERVAL"),
+                                       getenv("CPROF_APP_NAME"), getenv("CPROF_PUSH_LABELS"),
+                                       parse_rate("CPROF_CPURATE", 100)};
+        if (cprof__push_start(&pc) < 0)
+            cprof__warn("%s; the program runs on without pushing", cprof_last_error());
     }
 }

@@ -1158,3 +1158,17 @@ int cprof__symbolize_text(cprof_symbolizer *s, uint64_t pc, char *buf, size_t le
     }
     return (int)nl;
 }
+
+int cprof__symbolize_frames(cprof_symbolizer *s, uint64_t pc, const char **funcs, const char **files,
+                            int64_t *lines, int max)
+{
+    struct xmap *m = find_xmap(s, pc);
+    size_t nl = m && s->objs[m->obj].mod ? resolve(s, &s->objs[m->obj], pc) : 0;
+    int n = 0;
+    for (size_t i = 0; i < nl && n < max; i++, n++) {
+        funcs[n] = s->frames[i].fn->name;
+        files[n] = s->frames[i].fn->file ? s->frames[i].fn->file : "";
+        lines[n] = s->frames[i].line;
+    }
+    return n;
+}

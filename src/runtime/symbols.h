@@ -46,4 +46,10 @@ uint64_t cprof__symbolize(cprof_symbolizer *s, cprof_pb *pb, uint64_t pc);
  * Returns how many functions were named. */
 int cprof__symbolize_text(cprof_symbolizer *s, uint64_t pc, char *buf, size_t len);
 
+/* The functions at pc, innermost (inlined) first, with their files and
+ * lines; at most max. The strings live as long as the symbolizer. Returns
+ * how many (0 when nothing is known). */
+int cprof__symbolize_frames(cprof_symbolizer *s, uint64_t pc, const char **funcs, const char **files,
+                            int64_t *lines, int max);
+
 #endif

@@ -30,6 +30,7 @@
 #include "heap.h"
 #include "profile_write.h"
 #include "sync.h"
+#include "trace.h"
 #include "unwind.h"
 
 /* glibc's own names for the functions we wrap. Since glibc 2.34 they are
@@ -102,6 +103,8 @@ static inline __attribute__((always_inline)) int64_t begin_wait(int state, const
     w->object = object;
     w->since_ns = cprof__now_ns();
     atomic_store_explicit(&w->state, state, memory_order_release);
+    if (cprof__trace_on() && !cprof__heap_in_internal())
+        cprof__trace_state(state, w);
     return w->since_ns;
 }
 
@@ -112,6 +115,8 @@ static void end_wait(int state, const void *object, int64_t since)
     atomic_store_explicit(&w->state, CPROF_STATE_RUNNING, memory_order_release);
     if (cprof__heap_in_internal())
         return;
+    if (cprof__trace_on())
+        cprof__trace_state(CPROF_STATE_RUNNING, NULL);
     cprof__contention_wait(state, object, cprof__now_ns() - since, w);
 }
 

@@ -29,6 +29,7 @@
 #include "samples.h"
 #include "sync.h"
 #include "threads.h"
+#include "trace.h"
 #include "unwind.h"
 
 struct thread_tls {
@@ -110,6 +111,28 @@ uintptr_t cprof__stack_hi(uintptr_t sp)
         hi = m->r[lo - 1].hi;
     atomic_fetch_sub_explicit(&readers, 1, memory_order_release);
     return hi;
+}
+
+int cprof__mapping_bounds(uintptr_t addr, uintptr_t *lo, uintptr_t *hi)
+{
+    int found = 0;
+    atomic_fetch_add_explicit(&readers, 1, memory_order_acquire);
+    const struct maps_snapshot *m = atomic_load_explicit(&maps, memory_order_acquire);
+    size_t l = 0, n = m ? m->n : 0;
+    while (l < n) {
+        size_t mid = l + (n - l) / 2;
+        if (m->r[mid].lo <= addr)
+            l = mid + 1;
+        else
+            n = mid;
+    }
+    if (l && addr < m->r[l - 1].hi) {
+        *lo = m->r[l - 1].lo;
+        *hi = m->r[l - 1].hi;
+        found = 1;
+    }
+    atomic_fetch_sub_explicit(&readers, 1, memory_order_release);
+    return found;
 }
 
 /* Reads a whole small /proc file into a malloc'd, NUL-terminated buffer. */
@@ -241,6 +264,7 @@ static void on_thread_exit(void *unused)
     (void)unused;
     if (self.internal)
         return;
+    cprof__trace_thread_end();
     cprof_thread_hooks h = hooks;
     if (h.thread_end)
         h.thread_end(&own_slot);
@@ -271,6 +295,7 @@ static void *thread_entry(void *p)
         cprof_thread_hooks h = hooks;
         if (h.thread_start)
             h.thread_start(&own_slot);
+        cprof__trace_thread_start();
     }
     return a.fn(a.arg);
 }

@@ -21,6 +21,10 @@ pid_t cprof__gettid(void);
  * published snapshot of /proc/self/maps. */
 uintptr_t cprof__stack_hi(uintptr_t sp);
 
+/* The read-write mapping that contains addr, from the last snapshot of
+ * /proc/self/maps: 1 and its bounds, or 0. async-signal-safe. */
+int cprof__mapping_bounds(uintptr_t addr, uintptr_t *lo, uintptr_t *hi);
+
 /* Re-reads /proc/self/maps for cprof__stack_hi (not in a signal handler). */
 void cprof__threads_refresh_maps(void);
 

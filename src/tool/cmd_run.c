@@ -17,7 +17,19 @@
 
 #include "tool.h"
 
-enum flag_kind { FLAG_PATH, FLAG_RATE, FLAG_BYTES, FLAG_BOOL, FLAG_INPUT, FLAG_COUNT, FLAG_ADDR };
+enum flag_kind {
+    FLAG_PATH,
+    FLAG_RATE,
+    FLAG_BYTES,
+    FLAG_BOOL,
+    FLAG_INPUT,
+    FLAG_COUNT,
+    FLAG_ADDR,
+    FLAG_URL,
+    FLAG_DURATION,
+    FLAG_NAME,
+    FLAG_LABELS
+};
 
 /* Every flag of `cprof run` and the environment variable it sets. */
 static const struct run_flag {
@@ -44,11 +56,21 @@ static const struct run_flag {
     {"wallprofile", "CPROF_WALLPROFILE", FLAG_PATH,
      "write a wall-clock profile (every thread, running or waiting) to FILE at exit"},
     {"wallrate", "CPROF_WALLRATE", FLAG_RATE, "wall-clock samples per second (default 100)"},
+    {"trace", "CPROF_TRACE", FLAG_PATH,
+     "write an execution trace to FILE (read it with cprof trace)"},
     {"http", "CPROF_HTTP", FLAG_ADDR,
      "serve /debug/pprof/ on HOST:PORT (loopback only unless -http-allow-remote)"},
     {"http-allow-remote", "CPROF_HTTP_ALLOW_REMOTE", FLAG_BOOL,
      "allow -http on a non-loopback address: anyone who can reach it can read the profiles; "
      "set CPROF_HTTP_TOKEN too"},
+    {"push", "CPROF_PUSH_URL", FLAG_URL,
+     "push a CPU and a heap profile every interval to the Grafana Pyroscope server at URL"},
+    {"push-interval", "CPROF_PUSH_INTERVAL", FLAG_DURATION,
+     "how often -push sends profiles: 10s, 1m, 1m30s (default 15s)"},
+    {"app-name", "CPROF_APP_NAME", FLAG_NAME,
+     "the application name -push reports (default: the program's name)"},
+    {"push-labels", "CPROF_PUSH_LABELS", FLAG_LABELS,
+     "labels -push attaches to every profile: k=v,k=v"},
     {"leakcheck", "CPROF_LEAKCHECK", FLAG_BOOL,
      "report leaks at exit; exit status 23 when memory is definitely lost"},
     {"leaksuppressions", "CPROF_LEAK_SUPPRESSIONS", FLAG_INPUT,
@@ -56,8 +78,8 @@ static const struct run_flag {
 };
 #define NFLAGS (sizeof run_flags / sizeof run_flags[0])
 
-static const char *const value_names[] = {"=FILE", "=HZ", "=BYTES",    "",
-                                          "=FILE", "=N",  "=HOST:PORT"};
+static const char *const value_names[] = {"=FILE", "=HZ",  "=BYTES",    "",      "=FILE",
+                                          "=N",    "=URL", "=DURATION", "=NAME", "=k=v,..."};
 
 static void usage(FILE *out)
 {
@@ -183,6 +205,73 @@ static int check_input(const char *flag, const char *file)
     return 0;
 }
 
+/* Go's duration syntax ("1m30s", "500ms"), in milliseconds; -1 if malformed. */
+static long long duration_ms(const char *v)
+{
+    static const char *const units[] = {"ns", "us", "ms", "s", "m", "h"};
+    static const double scale[] = {1e-6, 1e-3, 1, 1e3, 60e3, 3600e3};
+    double total = 0;
+    if (!*v)
+        return -1;
+    while (*v) {
+        char *end;
+        if (*v < '0' || *v > '9')
+            return -1;
+        double n = strtod(v, &end);
+        size_t u = 0, len = 0;
+        for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+            if (!strncmp(end, units[i], strlen(units[i])) && strlen(units[i]) > len)
+                u = i, len = strlen(units[i]);
+        if (!len)
+            return -1;
+        total += n * scale[u];
+        v = end + len;
+    }
+    return total > 1e15 ? -1 : (long long)(total + 0.5);
+}
+
+static const char name_chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+
+/* k=v,k=v: keys as Prometheus label names (not "__" reserved ones), values
+ * without anything that reads as the syntax of Pyroscope's APP{k=v,...}. */
+static int labels_ok(const char *v)
+{
+    for (const char *p = v;;) {
+        size_t len = strcspn(p, ","), key = strcspn(p, "=,");
+        if (!key || key >= len || !strncmp(p, "__", 2) || (p[0] >= '0' && p[0] <= '9'))
+            return 0;
+        for (size_t i = 0; i < key; i++)
+            if (!strchr(name_chars, p[i]) && p[i] != '_')
+                return 0;
+        if (len == key + 1 || strcspn(p + key + 1, ",{}=\"\\ \t") != len - key - 1)
+            return 0;
+        if (!p[len])
+            return 1;
+        p += len + 1;
+    }
+}
+
+/* The values of -push and its companions, checked as the runtime will. */
+static int check_push_value(const struct run_flag *rf, const char *v)
+{
+    const char *bad = NULL;
+    if (rf->kind == FLAG_URL &&
+        ((strncmp(v, "http://", 7) && strncmp(v, "https://", 8)) || strpbrk(v, "?# \t")))
+        bad = "want the server's base URL, http://HOST:PORT or https://...";
+    if (rf->kind == FLAG_DURATION && (duration_ms(v) < 1000 || duration_ms(v) > 86400000))
+        bad = "want a duration from 1s to 24h, such as 10s, 1m or 1m30s";
+    if (rf->kind == FLAG_NAME && (!*v || strlen(v) > 200 ||
+                                  strlen(v) != strspn(v, "abcdefghijklmnopqrstuvwxyz"
+                                                         "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                         "0123456789._-")))
+        bad = "want letters, digits and . _ -";
+    if (rf->kind == FLAG_LABELS && !labels_ok(v))
+        bad = "want k=v,k=v (k: letters, digits, _; v: no spaces or , { } = \" \\)";
+    if (bad)
+        tool_error("-%s=%s: %s", rf->name, v, bad);
+    return bad ? -1 : 0;
+}
+
 static pid_t child_pid;
 
 /* A signal sent to cprof itself (kill PID) is passed on to the program; one
@@ -261,6 +350,8 @@ static int parse_flags(int argc, char **argv)
         if ((rf->kind == FLAG_BYTES || rf->kind == FLAG_COUNT) && check_bytes(rf->name, value) < 0)
             return -1;
         if (rf->kind == FLAG_INPUT && check_input(rf->name, value) < 0)
+            return -1;
+        if (rf->kind >= FLAG_URL && check_push_value(rf, value) < 0)
             return -1;
         if (rf->kind == FLAG_ADDR && !strchr(value, ':')) {
             tool_error("-%s=%s: want HOST:PORT", rf->name, value);

@@ -1,0 +1,797 @@
+/*
+ * trace.c: owns the execution tracer: per-thread event buffers, the clock,
+ * the writer thread, user tasks, regions and logs.
+ *
+ * Recording: each thread writes events into a buffer of its own (64 KiB,
+ * taken from a pool mapped once), without locks: a few bytes per event
+ * (type, time delta and arguments as varints). A full buffer is pushed on
+ * a lock-free list that the writer thread drains into the file every 20 ms
+ * (or, for the flight recorder, into a ring in memory: flight.c). The pool
+ * bounds memory; when it is empty, events are counted as lost, per thread,
+ * and the count travels in the file. The pool is never unmapped, so a thread
+ * that is still writing when tracing stops can never touch freed memory; its
+ * buffer belongs to an older generation and is simply not used again.
+ *
+ * Time: the TSC where the kernel says it is constant and does not stop
+ * (constant_tsc, nonstop_tsc): about 7 ns to read. Otherwise
+ * CLOCK_MONOTONIC. CLOCK records pair ticks with monotonic time; the reader
+ * converts.
+ *
+ * A signal handler (CPU samples) may interrupt an event being written: the
+ * thread-local `in_emit` flag makes the handler's event a lost one instead.
+ *
+ * Locking: `state_lock` serialises start and stop and protects the string
+ * table; the buffer lists are lock-free (tagged Treiber stacks); a thread's
+ * current buffer is its own.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "cprof.h"
+#include "errors.h"
+#include "heap.h"
+#include "profile_write.h"
+#include "samples.h"
+#include "settings.h"
+#include "symbols.h"
+#include "sync.h"
+#include "threads.h"
+#include "trace.h"
+#include "trace_format.h"
+#include "unwind.h"
+
+#define BUFFER_BYTES   (64 * 1024)
+#define MAX_EVENT      (16 + 1024) /* the largest event: a log of 1 KiB */
+#define FLUSH_EVERY_NS (20 * 1000000LL)
+
+/* A buffer: a header, then events. */
+struct tbuf {
+    uint32_t next; /* index + 1 of the next buffer on a list */
+    uint32_t gen;  /* the tracing session it belongs to */
+    pid_t tid;
+    uint32_t lost;    /* events lost on this thread before these */
+    uint64_t base;    /* ticks of the first event's reference point */
+    uint64_t last;    /* ticks of the last event */
+    uint32_t len;     /* bytes of events */
+    uint32_t owned;   /* 1 while a thread writes into it */
+    uint32_t nevents; /* events in data */
+    uint32_t unused;
+    uint8_t data[BUFFER_BYTES - 48];
+};
+_Static_assert(sizeof(struct tbuf) == BUFFER_BYTES, "a buffer is exactly BUFFER_BYTES");
+
+struct thread_state {
+    uint32_t buf; /* index + 1 of the current buffer, or 0 */
+    uint32_t gen;
+    uint32_t lost;
+    int in_emit;
+    uint64_t next_id; /* for region and task ids made on this thread */
+};
+
+static __thread struct thread_state self __attribute__((tls_model("initial-exec")));
+
+static struct tbuf *pool;
+static uint32_t pool_size;
+static _Atomic uint64_t free_list, full_list; /* tag << 32 | index + 1 */
+static _Atomic int tracing;
+static _Atomic uint32_t generation;
+static _Atomic uint64_t events_lost, events_written;
+static int use_tsc;
+
+static pthread_mutex_t state_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_t writer;
+static int writer_running;
+static const struct cprof_trace_sink *sink;
+static void *sink_arg;
+static cprof_samples *stacks;
+static uint64_t start_mono_ns;
+
+/* ---- The clock ----------------------------------------------------------------------- */
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec;
+}
+
+/* async-signal-safe: an instruction, or clock_gettime. */
+static inline uint64_t ticks(void)
+{
+    if (use_tsc) {
+        uint32_t lo, hi;
+        __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+        return (uint64_t)hi << 32 | lo;
+    }
+    return mono_ns();
+}
+
+static int tsc_is_reliable(void)
+{
+    FILE *f = fopen("/proc/cpuinfo", "re");
+    if (!f)
+        return 0;
+    char line[4096];
+    int constant = 0, nonstop = 0;
+    while (fgets(line, sizeof line, f) && strncmp(line, "flags", 5))
+        ;
+    constant = strstr(line, " constant_tsc") != NULL;
+    nonstop = strstr(line, " nonstop_tsc") != NULL;
+    fclose(f);
+    return constant && nonstop;
+}
+
+/* ---- Buffer lists (lock-free, tagged against ABA) --------------------------------------- */
+
+/* async-signal-safe: CAS loops on memory mapped once. */
+static void list_push(_Atomic uint64_t *list, uint32_t index)
+{
+    uint64_t head = atomic_load(list);
+    for (;;) {
+        pool[index].next = (uint32_t)head;
+        uint64_t want = ((head >> 32) + 1) << 32 | (index + 1);
+        if (atomic_compare_exchange_weak(list, &head, want))
+            return;
+    }
+}
+
+/* Returns index + 1, or 0 when empty. async-signal-safe. */
+static uint32_t list_pop(_Atomic uint64_t *list)
+{
+    uint64_t head = atomic_load(list);
+    for (;;) {
+        uint32_t top = (uint32_t)head;
+        if (!top)
+            return 0;
+        uint64_t want = ((head >> 32) + 1) << 32 | pool[top - 1].next;
+        if (atomic_compare_exchange_weak(list, &head, want))
+            return top;
+    }
+}
+
+/* Takes the whole list; returns the first index + 1 (a chain through next). */
+static uint32_t list_take(_Atomic uint64_t *list)
+{
+    uint64_t head = atomic_load(list);
+    while (!atomic_compare_exchange_weak(list, &head, ((head >> 32) + 1) << 32))
+        ;
+    return (uint32_t)head;
+}
+
+/* ---- Emitting events ---------------------------------------------------------------------- */
+
+/* The calling thread's buffer with room for one more event, or NULL. */
+static struct tbuf *room(void)
+{
+    uint32_t gen = atomic_load_explicit(&generation, memory_order_relaxed);
+    if (self.buf && self.gen == gen) {
+        struct tbuf *b = &pool[self.buf - 1];
+        if (b->len + MAX_EVENT <= sizeof b->data)
+            return b;
+        b->owned = 0;
+        list_push(&full_list, self.buf - 1); /* full: the writer takes it */
+    }
+    self.buf = list_pop(&free_list);
+    self.gen = gen;
+    if (!self.buf)
+        return NULL;
+    struct tbuf *b = &pool[self.buf - 1];
+    b->gen = gen;
+    b->tid = cprof__gettid();
+    b->lost = self.lost;
+    self.lost = 0;
+    b->base = b->last = ticks();
+    b->len = 0;
+    b->nevents = 0;
+    b->owned = 1;
+    return b;
+}
+
+static inline uint8_t *put_uvarint(uint8_t *p, uint64_t v)
+{
+    while (v >= 0x80) {
+        *p++ = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (uint8_t)v;
+    return p;
+}
+
+/* Writes one event with up to three arguments (and optional bytes).
+ * async-signal-safe: buffers from the pool, a TLS flag against reentry. */
+static void emit(int type, int nargs, uint64_t a, uint64_t b, uint64_t c, const void *bytes,
+                 size_t nbytes)
+{
+    if (self.in_emit) {
+        self.lost++;
+        atomic_fetch_add_explicit(&events_lost, 1, memory_order_relaxed);
+        return;
+    }
+    self.in_emit = 1;
+    struct tbuf *buf = room();
+    if (!buf) {
+        self.lost++;
+        atomic_fetch_add_explicit(&events_lost, 1, memory_order_relaxed);
+        self.in_emit = 0;
+        return;
+    }
+    uint64_t now = ticks();
+    uint8_t *p = buf->data + buf->len;
+    *p++ = (uint8_t)type;
+    p = put_uvarint(p, now >= buf->last ? now - buf->last : 0);
+    if (nargs > 0)
+        p = put_uvarint(p, a);
+    if (nargs > 1)
+        p = put_uvarint(p, b);
+    if (nargs > 2)
+        p = put_uvarint(p, c);
+    if (bytes) {
+        p = put_uvarint(p, nbytes);
+        memcpy(p, bytes, nbytes);
+        p += nbytes;
+    }
+    buf->last = now;
+    buf->len = (uint32_t)(p - buf->data);
+    buf->nevents++;
+    self.in_emit = 0;
+}
+
+int cprof__trace_on(void)
+{
+    return atomic_load_explicit(&tracing, memory_order_relaxed);
+}
+
+/* ---- Strings -------------------------------------------------------------------------------- */
+
+/* Names are interned once per trace: id = position + 1. A small per-thread
+ * cache keyed by pointer (checked against a copy of the text) keeps the
+ * common case, a string literal, free of the lock. */
+struct strings {
+    char **v;
+    size_t n, cap, written; /* written: how many the sink has seen */
+};
+static struct strings strings;
+
+#define NAME_CACHE 64
+struct name_cache_entry {
+    const char *ptr;
+    uint32_t gen;
+    uint64_t id;
+    char copy[40];
+};
+static __thread struct name_cache_entry name_cache[NAME_CACHE]
+    __attribute__((tls_model("initial-exec")));
+
+static uint64_t intern_locked(const char *s)
+{
+    for (size_t i = 0; i < strings.n; i++)
+        if (!strcmp(strings.v[i], s))
+            return i + 1;
+    if (strings.n == strings.cap) {
+        size_t cap = strings.cap ? strings.cap * 2 : 64;
+        char **grown = realloc(strings.v, cap * sizeof *grown);
+        if (!grown)
+            return 0;
+        strings.v = grown;
+        strings.cap = cap;
+    }
+    char *copy = strdup(s);
+    if (!copy)
+        return 0;
+    strings.v[strings.n++] = copy;
+    return strings.n;
+}
+
+static uint64_t name_id(const char *s)
+{
+    if (!s)
+        s = "";
+    uint32_t gen = atomic_load_explicit(&generation, memory_order_relaxed);
+    struct name_cache_entry *e = &name_cache[((uintptr_t)s >> 3) % NAME_CACHE];
+    size_t len = strnlen(s, sizeof e->copy);
+    if (e->ptr == s && e->gen == gen && len < sizeof e->copy && !memcmp(e->copy, s, len + 1))
+        return e->id;
+    cprof__heap_enter_internal();
+    pthread_mutex_lock(&state_lock);
+    uint64_t id = intern_locked(s);
+    pthread_mutex_unlock(&state_lock);
+    cprof__heap_leave_internal();
+    if (len < sizeof e->copy) {
+        e->ptr = s;
+        e->gen = gen;
+        e->id = id;
+        memcpy(e->copy, s, len + 1);
+    }
+    return id;
+}
+
+/* ---- The public API ----------------------------------------------------------------------------
+ */
+
+static uint64_t new_id(void)
+{
+    return (uint64_t)cprof__gettid() << 32 | (++self.next_id & 0xffffffff);
+}
+
+CPROF_API int cprof_trace_enabled(void)
+{
+    return cprof__trace_on();
+}
+
+CPROF_API cprof_task_t cprof_task_begin(cprof_task_t parent, const char *name)
+{
+    if (!cprof__trace_on())
+        return 0;
+    uint64_t id = new_id();
+    emit(TRACE_EV_TASK_BEGIN, 3, id, parent, name_id(name), NULL, 0);
+    return id;
+}
+
+CPROF_API void cprof_task_end(cprof_task_t task)
+{
+    if (task && cprof__trace_on()) {
+        emit(TRACE_EV_TASK_END, 1, task, 0, 0, NULL, 0);
+    }
+}
+
+CPROF_API cprof_region_t cprof_region_begin(cprof_task_t task, const char *name)
+{
+    if (!cprof__trace_on())
+        return 0;
+    uint64_t id = new_id();
+    emit(TRACE_EV_REGION_BEGIN, 3, id, task, name_id(name), NULL, 0);
+    return id;
+}
+
+CPROF_API void cprof_region_end(cprof_region_t region)
+{
+    if (region && cprof__trace_on()) {
+        emit(TRACE_EV_REGION_END, 1, region, 0, 0, NULL, 0);
+    }
+}
+
+CPROF_API void cprof_log(cprof_task_t task, const char *category, const char *fmt, ...)
+{
+    if (!cprof__trace_on() || !fmt)
+        return;
+    char text[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if (n >= (int)sizeof text)
+        n = (int)sizeof text - 1;
+    emit(TRACE_EV_LOG, 2, task, name_id(category), 0, text, (size_t)n);
+}
+
+/* ---- Events from the rest of cprof -------------------------------------------------------------
+ */
+
+void cprof__trace_state(int state, const struct cprof_wait *where)
+{
+    if (!cprof__trace_on())
+        return;
+    uint64_t stack = 0;
+    if (state != CPROF_STATE_RUNNING && where && stacks) {
+        uint64_t pcs[CPROF_MAX_FRAMES];
+        int n = cprof__unwind_regs(where->pc, where->sp, where->fp, 0, pcs, CPROF_MAX_FRAMES);
+        if (n > 0)
+            pcs[0] = where->func;
+        long index = cprof__samples_intern(stacks, pcs, n, 0);
+        stack = index >= 0 ? (uint64_t)index + 1 : 0;
+    }
+    emit(TRACE_EV_STATE, 2, (uint64_t)state, stack, 0, NULL, 0);
+}
+
+void cprof__trace_syscall(long nr, uint64_t began)
+{
+    uint64_t now = ticks();
+    emit(TRACE_EV_SYSCALL, 2, (uint64_t)nr, now > began ? now - began : 0, 0, NULL, 0);
+}
+
+uint64_t cprof__trace_ticks(void)
+{
+    return ticks();
+}
+
+int cprof__trace_slow_syscall(uint64_t began)
+{
+    /* Calls shorter than this did not block: not worth two events. */
+    uint64_t threshold = use_tsc ? 5000 * 3 : 5000; /* ~5 us: TSC ticks run at ~GHz */
+    return ticks() - began >= threshold;
+}
+
+/* async-signal-safe: from the SIGPROF handler; stack interning is lock-free. */
+void cprof__trace_cpu_sample(const uint64_t *pcs, int n)
+{
+    if (!cprof__trace_on() || !stacks)
+        return;
+    long index = cprof__samples_intern(stacks, pcs, n, 0);
+    if (index >= 0)
+        emit(TRACE_EV_CPU_SAMPLE, 1, (uint64_t)index + 1, 0, 0, NULL, 0);
+}
+
+void cprof__trace_thread_start(void)
+{
+    if (cprof__trace_on())
+        emit(TRACE_EV_THREAD_START, 0, 0, 0, 0, NULL, 0);
+}
+
+/* The thread ends: its buffer goes to the writer now, not at the next
+ * flush, which could be after its tid is reused. */
+void cprof__trace_thread_end(void)
+{
+    if (!cprof__trace_on())
+        return;
+    emit(TRACE_EV_THREAD_END, 0, 0, 0, 0, NULL, 0);
+    uint32_t gen = atomic_load(&generation);
+    if (self.buf && self.gen == gen) {
+        pool[self.buf - 1].owned = 0;
+        list_push(&full_list, self.buf - 1);
+    }
+    self.buf = 0;
+}
+
+/* ---- Writing: records through the sink ------------------------------------------------------- */
+
+struct recbuf {
+    uint8_t *p;
+    size_t len, cap;
+};
+
+static void rec_bytes(struct recbuf *r, const void *data, size_t n)
+{
+    if (r->len + n > r->cap) {
+        size_t cap = (r->len + n) * 2;
+        uint8_t *grown = realloc(r->p, cap);
+        if (!grown)
+            return;
+        r->p = grown;
+        r->cap = cap;
+    }
+    memcpy(r->p + r->len, data, n);
+    r->len += n;
+}
+
+static void rec_u32(struct recbuf *r, uint32_t v)
+{
+    rec_bytes(r, &v, 4);
+}
+
+static void rec_u64(struct recbuf *r, uint64_t v)
+{
+    rec_bytes(r, &v, 8);
+}
+
+static void rec_uvarint(struct recbuf *r, uint64_t v)
+{
+    uint8_t tmp[10];
+    rec_bytes(r, tmp, (size_t)(put_uvarint(tmp, v) - tmp));
+}
+
+static void rec_str(struct recbuf *r, const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    rec_uvarint(r, n);
+    rec_bytes(r, s, n);
+}
+
+/* Starts a record: its header, length patched by rec_end. */
+static size_t rec_begin(struct recbuf *r, int kind)
+{
+    uint8_t h[CPROF_TRACE_RECORD] = {(uint8_t)kind};
+    size_t at = r->len;
+    rec_bytes(r, h, sizeof h);
+    return at;
+}
+
+static void rec_end(struct recbuf *r, size_t at)
+{
+    if (at + CPROF_TRACE_RECORD > r->len)
+        return;
+    uint32_t len = (uint32_t)(r->len - at - CPROF_TRACE_RECORD);
+    memcpy(r->p + at + 4, &len, 4);
+}
+
+static void send_records(struct recbuf *r, int chunk_end)
+{
+    if (r->len && sink)
+        sink->write(sink_arg, r->p, r->len, chunk_end);
+    r->len = 0;
+}
+
+static void record_clock(struct recbuf *r)
+{
+    size_t at = rec_begin(r, TRACE_REC_CLOCK);
+    rec_u64(r, ticks());
+    rec_u64(r, mono_ns());
+    rec_end(r, at);
+}
+
+static void record_strings(struct recbuf *r)
+{
+    pthread_mutex_lock(&state_lock);
+    for (; strings.written < strings.n; strings.written++) {
+        size_t at = rec_begin(r, TRACE_REC_STRING);
+        rec_u64(r, strings.written + 1);
+        rec_bytes(r, strings.v[strings.written], strlen(strings.v[strings.written]));
+        rec_end(r, at);
+    }
+    pthread_mutex_unlock(&state_lock);
+}
+
+static void record_buffer(struct recbuf *r, const struct tbuf *b)
+{
+    atomic_fetch_add(&events_written, b->nevents);
+    size_t at = rec_begin(r, TRACE_REC_EVENTS);
+    rec_u32(r, (uint32_t)b->tid);
+    rec_u32(r, b->lost);
+    rec_u64(r, b->base);
+    rec_bytes(r, b->data, b->len);
+    rec_end(r, at);
+}
+
+/* Writes and frees the full buffers, oldest first. */
+static void drain_full(struct recbuf *r)
+{
+    uint32_t chain = list_take(&full_list), order[4096];
+    size_t n = 0;
+    for (uint32_t i = chain; i && n < sizeof order / sizeof order[0]; i = pool[i - 1].next)
+        order[n++] = i - 1;
+    for (size_t k = n; k-- > 0;) {
+        struct tbuf *b = &pool[order[k]];
+        if (b->gen == atomic_load(&generation) && b->len)
+            record_buffer(r, b);
+        b->len = 0;
+        list_push(&free_list, order[k]);
+    }
+}
+
+static void record_heap(void)
+{
+    if (cprof__heap_table())
+        emit(TRACE_EV_HEAP, 1, cprof__heap_inuse_bytes(), 0, 0, NULL, 0);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void *writer_main(void *unused)
+{
+    (void)unused;
+    struct recbuf r = {0};
+    cprof__heap_enter_internal(); /* the writer's allocations are cprof's */
+    while (atomic_load(&tracing)) {
+        struct timespec pause = {0, FLUSH_EVERY_NS};
+        nanosleep(&pause, NULL);
+        record_heap();
+        record_strings(&r);
+        record_clock(&r);
+        drain_full(&r);
+        send_records(&r, 1);
+    }
+    free(r.p);
+    return NULL;
+}
+
+/* ---- Start and stop
+ * --------------------------------------------------------------------------------- */
+
+int cprof__trace_begin(const struct cprof_trace_sink *s, void *arg, size_t max_bytes)
+{
+    pthread_mutex_lock(&state_lock);
+    int rc = -1;
+    if (atomic_load(&tracing)) {
+        cprof__fail("tracing is already on");
+        goto out;
+    }
+    if (!pool) {
+        /* Mapped once, never unmapped (see the file comment). */
+        pool_size = (uint32_t)(max_bytes / BUFFER_BYTES);
+        if (pool_size < 16)
+            pool_size = 16;
+        void *p = mmap(NULL, (size_t)pool_size * BUFFER_BYTES, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (p == MAP_FAILED) {
+            cprof__fail("tracing: cannot map %u buffers: %s", pool_size, strerror(errno));
+            goto out;
+        }
+        pool = p;
+        use_tsc = tsc_is_reliable();
+    }
+    /* Every buffer goes back on the free list for the new session. */
+    atomic_store(&free_list, 0);
+    atomic_store(&full_list, 0);
+    for (uint32_t i = pool_size; i-- > 0;) {
+        pool[i].len = 0;
+        pool[i].owned = 0;
+        list_push(&free_list, i);
+    }
+    if (!stacks)
+        stacks = cprof__samples_new(64 * 1024, 4 * 1024 * 1024);
+    for (size_t i = 0; i < strings.n; i++)
+        free(strings.v[i]);
+    strings.n = strings.written = 0;
+    sink = s;
+    sink_arg = arg;
+    atomic_store(&events_lost, 0);
+    start_mono_ns = mono_ns();
+    cprof__unwind_refresh();
+    atomic_fetch_add(&generation, 1);
+    atomic_store(&tracing, 1);
+
+    struct recbuf r = {0};
+    uint8_t header[CPROF_TRACE_HEADER] = {0};
+    memcpy(header, CPROF_TRACE_MAGIC, 8);
+    uint32_t version = CPROF_TRACE_VERSION, flags = use_tsc;
+    memcpy(header + 8, &version, 4);
+    memcpy(header + 12, &flags, 4);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    uint64_t unix_ns = (uint64_t)now.tv_sec * 1000000000 + (uint64_t)now.tv_nsec;
+    memcpy(header + 16, &unix_ns, 8);
+    rec_bytes(&r, header, sizeof header);
+    char info[256];
+    snprintf(info, sizeof info, "pid=%d", (int)getpid());
+    size_t at = rec_begin(&r, TRACE_REC_INFO);
+    rec_bytes(&r, info, strlen(info));
+    rec_end(&r, at);
+    snprintf(info, sizeof info, "cprof=%s", cprof_version());
+    at = rec_begin(&r, TRACE_REC_INFO);
+    rec_bytes(&r, info, strlen(info));
+    rec_end(&r, at);
+    record_clock(&r);
+    sink->header(sink_arg, r.p, r.len);
+    free(r.p);
+
+    cprof__sync_consumer(CPROF_SYNC_TRACE, 1);
+    writer_running = cprof__thread_create_internal(&writer, writer_main, NULL) == 0;
+    cprof__agent_start();
+    rc = 0;
+out:
+    pthread_mutex_unlock(&state_lock);
+    return rc;
+}
+
+/* The names of the threads alive now, and the stacks and symbols the
+ * events referred to: written last, so that the file is self-contained. */
+static void record_threads(pid_t tid, void *arg)
+{
+    struct recbuf *r = arg;
+    char path[64], name[64] = "";
+    snprintf(path, sizeof path, "/proc/self/task/%d/comm", (int)tid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        ssize_t n = read(fd, name, sizeof name - 1);
+        close(fd);
+        name[n > 0 ? n : 0] = '\0';
+        name[strcspn(name, "\n")] = '\0';
+    }
+    size_t at = rec_begin(r, TRACE_REC_THREAD);
+    rec_u32(r, (uint32_t)tid);
+    rec_u32(r, 0);
+    rec_bytes(r, name, strlen(name));
+    rec_end(r, at);
+}
+
+/* The stacks the events referred to, and the symbols of their pcs. */
+static void record_stacks_and_symbols(struct recbuf *r)
+{
+    if (!stacks)
+        return;
+    size_t nkeys = cprof__samples_nkeys(stacks);
+    uint64_t *pcs = calloc(nkeys * CPROF_MAX_FRAMES + 1, sizeof *pcs);
+    size_t npcs = 0;
+    uint64_t frames[CPROF_MAX_FRAMES];
+    for (size_t i = 0; i < nkeys; i++) {
+        long index = cprof__samples_key_index(stacks, i);
+        if (index < 0)
+            continue;
+        int n = cprof__samples_frames(stacks, index, frames, CPROF_MAX_FRAMES);
+        size_t at = rec_begin(r, TRACE_REC_STACK);
+        rec_u64(r, (uint64_t)index + 1);
+        rec_u32(r, (uint32_t)n);
+        rec_u32(r, 0);
+        rec_bytes(r, frames, (size_t)n * sizeof frames[0]);
+        rec_end(r, at);
+        for (int f = 0; pcs && f < n; f++)
+            pcs[npcs++] = frames[f];
+    }
+    if (!pcs)
+        return;
+    qsort(pcs, npcs, sizeof *pcs, cmp_u64);
+    cprof_symbolizer *sym = cprof__symbolizer_new();
+    for (size_t i = 0; sym && i < npcs; i++) {
+        if (i && pcs[i] == pcs[i - 1])
+            continue;
+        const char *funcs[16], *files[16];
+        int64_t lines[16];
+        int n = 0;
+        if (pcs[i] >= CPROF_PSEUDO_BASE && pcs[i] < CPROF_PSEUDO(cprof__npseudo_names)) {
+            funcs[0] = cprof__pseudo_names[pcs[i] - CPROF_PSEUDO_BASE];
+            files[0] = "";
+            lines[0] = 0;
+            n = 1;
+        } else {
+            n = cprof__symbolize_frames(sym, pcs[i], funcs, files, lines, 16);
+        }
+        size_t at = rec_begin(r, TRACE_REC_SYMBOL);
+        rec_u64(r, pcs[i]);
+        rec_u32(r, (uint32_t)n);
+        rec_u32(r, 0);
+        for (int f = 0; f < n; f++) {
+            rec_uvarint(r, (uint64_t)lines[f]);
+            rec_str(r, funcs[f]);
+            rec_str(r, files[f]);
+        }
+        rec_end(r, at);
+    }
+    cprof__symbolizer_free(sym);
+    free(pcs);
+}
+
+void cprof__trace_forget(void)
+{
+    atomic_store(&tracing, 0);
+    writer_running = 0;
+    pthread_mutex_init(&state_lock, NULL);
+    cprof__sync_consumer(CPROF_SYNC_TRACE, 0);
+}
+
+int cprof__trace_end(void)
+{
+    pthread_mutex_lock(&state_lock);
+    if (!atomic_load(&tracing)) {
+        pthread_mutex_unlock(&state_lock);
+        return cprof__fail("tracing is not on");
+    }
+    atomic_store(&tracing, 0);
+    cprof__sync_consumer(CPROF_SYNC_TRACE, 0);
+    pthread_mutex_unlock(&state_lock);
+    if (writer_running)
+        pthread_join(writer, NULL);
+    writer_running = 0;
+    /* Threads that were in the middle of an event had 5 ms to finish it. */
+    struct timespec grace = {0, 5 * 1000000};
+    nanosleep(&grace, NULL);
+
+    struct recbuf r = {0};
+    cprof__heap_enter_internal();
+    record_strings(&r);
+    drain_full(&r);
+    uint32_t gen = atomic_load(&generation);
+    for (uint32_t i = 0; i < pool_size; i++) /* what threads were still writing */
+        if (pool[i].owned && pool[i].gen == gen && pool[i].len)
+            record_buffer(&r, &pool[i]);
+    record_clock(&r);
+    cprof__threads_lock();
+    cprof__threads_each(record_threads, &r);
+    cprof__threads_unlock();
+    record_stacks_and_symbols(&r);
+    size_t at = rec_begin(&r, TRACE_REC_END);
+    rec_u64(&r, atomic_load(&events_written));
+    rec_u64(&r, atomic_load(&events_lost));
+    rec_u64(&r, mono_ns() - start_mono_ns);
+    rec_end(&r, at);
+    send_records(&r, 1);
+    free(r.p);
+    int rc = sink->close(sink_arg);
+    cprof__heap_leave_internal();
+    return rc;
+}

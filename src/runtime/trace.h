@@ -1,0 +1,52 @@
+/*
+ * trace.h: the execution tracer's internal interface (the public one is
+ * cprof_trace_* and the task/region/log functions in cprof.h).
+ */
+#ifndef CPROF_TRACE_H
+#define CPROF_TRACE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct cprof_wait;
+
+/* Where a trace goes: a file (trace_file.c) or the flight recorder's ring.
+ * `header` gets the file header and first records once; `write` gets whole
+ * records, chunk_end set at the end of each flush; `close` ends the trace. */
+struct cprof_trace_sink {
+    int (*header)(void *arg, const void *bytes, size_t len);
+    int (*write)(void *arg, const void *bytes, size_t len, int chunk_end);
+    int (*close)(void *arg);
+};
+
+/* Starts tracing into the sink, with at most max_bytes of event buffers
+ * (rounded to whole 64 KiB buffers; fixed at the first start). */
+int cprof__trace_begin(const struct cprof_trace_sink *sink, void *arg, size_t max_bytes);
+/* Stops tracing, writes what remains and the closing records, closes. */
+int cprof__trace_end(void);
+
+/* Whether tracing is on. Async-signal-safe (an atomic load). */
+int cprof__trace_on(void);
+
+/* Events from the rest of cprof. */
+void cprof__trace_state(int state, const struct cprof_wait *where); /* sync.c */
+void cprof__trace_cpu_sample(const uint64_t *pcs, int n);           /* cpu.c, in the handler */
+void cprof__trace_thread_start(void);                               /* threads.c */
+void cprof__trace_thread_end(void);                                 /* threads.c */
+
+/* Blocking system calls (trace_syscalls.c): the clock before the call, and
+ * after it whether it lasted long enough to be worth recording. */
+uint64_t cprof__trace_ticks(void);
+int cprof__trace_slow_syscall(uint64_t began);
+void cprof__trace_syscall(long nr, uint64_t began);
+
+/* In a forked child: tracing is off, and the writer thread gone. */
+void cprof__trace_forget(void);
+/* Registers the fork handler of the trace file; called by the constructor. */
+void cprof__trace_file_init(void);
+
+/* Stops tracing at exit, writing the file (agent.c). */
+void cprof__trace_flush(void);
+
+#endif
