@@ -13,6 +13,7 @@
 #define CPROF_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -165,11 +166,31 @@ static inline void cprof_region_end_scope_(cprof_region_t *r)
 }
 #define CPROF_REGION_CAT2_(a, b) a##b
 #define CPROF_REGION_CAT_(a, b)  CPROF_REGION_CAT2_(a, b)
-#define CPROF_REGION(task, name)                                                               \
-    cprof_region_t CPROF_REGION_CAT_(cprof_region_, __LINE__)                                  \
-        __attribute__((cleanup(cprof_region_end_scope_), unused)) =                            \
+#define CPROF_REGION(task, name)                                                                   \
+    cprof_region_t CPROF_REGION_CAT_(cprof_region_, __LINE__)                                      \
+        __attribute__((cleanup(cprof_region_end_scope_), unused)) =                                \
             cprof_region_begin((task), (name))
 #endif
+
+/* ---- Flight recorder ---------------------------------------------------------------- */
+
+/* Keeps the execution trace running into memory: at least min_age_ms of
+ * history while it fits in max_bytes (max_bytes wins). Replaces tracing to a
+ * file: one or the other. */
+CPROF_API int cprof_flight_start(uint64_t min_age_ms, size_t max_bytes);
+
+/* Writes what is in memory now as a complete trace (`cprof trace` reads it).
+ * One snapshot at a time: a second one meanwhile fails. */
+CPROF_API int cprof_flight_write(const char *path);
+
+/* Stops the recorder and forgets what it held. */
+CPROF_API void cprof_flight_stop(void);
+
+/* When a task or region called `name` ends after more than threshold_ns,
+ * writes a snapshot by itself to path_pattern (%p: pid, %t: local time), at
+ * most one per min_age, so a storm of slow requests writes one file. */
+CPROF_API int cprof_flight_trigger(const char *name, uint64_t threshold_ns,
+                                   const char *path_pattern);
 
 /* ---- Labels ---------------------------------------------------------------- */
 

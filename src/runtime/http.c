@@ -39,6 +39,7 @@
 #include "cpu.h"
 #include "cprof.h"
 #include "errors.h"
+#include "flight.h"
 #include "heap.h"
 #include "heap_write.h"
 #include "http.h"
@@ -273,6 +274,19 @@ static enum MHD_Result serve_symbol(struct MHD_Connection *c, const char *method
     return answer(c, MHD_HTTP_OK, "text/plain; charset=utf-8", out, outlen, 1, NULL);
 }
 
+static enum MHD_Result serve_flight(struct MHD_Connection *c)
+{
+    if (!cprof__flight_running())
+        return answer_text(c, MHD_HTTP_NOT_FOUND,
+                           "The flight recorder is not running (cprof run -flightrecorder=AGE,SIZE)\n");
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int rc = cprof__flight_snapshot("snapshot asked for over HTTP", &buf, &len);
+    if (rc < 0)
+        return answer_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "%s\n", cprof_last_error());
+    return answer(c, MHD_HTTP_OK, "application/octet-stream", buf, len, 1, "flightrecorder.cpt");
+}
+
 /* ---- The index page ---------------------------------------------------------------------- */
 
 static const struct profile_entry {
@@ -288,6 +302,8 @@ static const struct profile_entry {
     {"profile", "profile",
      "CPU profile. You can specify the duration in the seconds GET parameter"},
     {"symbol", "symbol", "Names the functions at program counters (pprof's remote symbolization)"},
+    {"flightrecorder", "flightrecorder",
+     "The last seconds of the execution trace, when the flight recorder runs (cprof trace reads it)"},
     {"threadcreate", "threadcreate", "Stack traces that led to the creation of new threads"},
 };
 
@@ -418,6 +434,8 @@ static enum MHD_Result dispatch(struct MHD_Connection *c, const char *url, const
         return serve_cmdline(c);
     if (!strcmp(name, "symbol"))
         return serve_symbol(c, method, body);
+    if (!strcmp(name, "flightrecorder"))
+        return serve_flight(c);
     return answer_text(c, MHD_HTTP_NOT_FOUND, "Unknown profile\n");
 }
 

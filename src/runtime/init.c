@@ -7,6 +7,7 @@
 #include "agent.h"
 #include "cpu.h"
 #include "contention.h"
+#include "flight.h"
 #include "heap.h"
 #include "heap_write.h"
 #include "trace.h"
@@ -38,5 +39,6 @@ __attribute__((constructor)) static void cprof_init(void)
     cprof__trace_file_init();
     cprof__cpu_init();
     cprof__wall_init();
+    cprof__flight_init();
     cprof__settings_apply();
 }

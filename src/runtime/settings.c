@@ -26,6 +26,13 @@
  *                           CPROF_PUSH_INTERVAL=DURATION (default 15s),
  *                           CPROF_APP_NAME=NAME (default: the program's name),
  *                           CPROF_PUSH_LABELS=k=v,...
+ *   CPROF_FLIGHTRECORDER=AGE,SIZE  keep the last AGE (5s, 500ms) of the trace,
+ *                           at most SIZE (16MiB, 64KiB) in memory
+ *   CPROF_FLIGHT_TRIGGER=NAME>DURATION[,...]  snapshot when a task or region
+ *                           NAME lasts longer than DURATION (100ms)
+ *   CPROF_FLIGHT_SIGNAL=USR2   snapshot on that signal (off by default)
+ *   CPROF_FLIGHT_OUT=PATTERN   snapshot files (default flight-%p-%t.cpt; %t is
+ *                           the local time)
  *   CPROF_LEAKCHECK=1       check for leaks at exit (records every allocation);
  *                           exit status 23 when something is definitely lost
  *   CPROF_LEAK_SUPPRESSIONS=FILE  function-name patterns of leaks to ignore
@@ -40,6 +47,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "cprof.h"
@@ -47,6 +55,7 @@
 #include "cpu.h"
 #include "contention.h"
 #include "errors.h"
+#include "flight.h"
 #include "heap.h"
 #include "http.h"
 #include "push.h"
@@ -107,6 +116,86 @@ int cprof__settings_check_writable(const char *path)
     if (access(path, F_OK) == 0 && access(path, W_OK) < 0)
         return cprof__fail("cannot write %s: %s", path, strerror(errno));
     return 0;
+}
+
+/* "5s", "500ms", "2m", "100us", "3ns": nanoseconds, or -1. */
+static int64_t parse_duration(const char *s, char **end)
+{
+    double v = strtod(s, end);
+    if (*end == s || v < 0)
+        return -1;
+    static const struct {
+        const char *unit;
+        double ns;
+    } units[] = {{"ns", 1}, {"us", 1e3}, {"ms", 1e6}, {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        size_t n = strlen(units[i].unit);
+        if (!strncmp(*end, units[i].unit, n) &&
+            ((*end)[n] == '\0' || (*end)[n] == ',' || (*end)[n] == ':')) {
+            *end += n;
+            return (int64_t)(v * units[i].ns);
+        }
+    }
+    return -1;
+}
+
+/* "16MiB", "512KiB", "1GiB", "1000000": bytes, or 0. */
+static size_t parse_size(const char *s)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || v <= 0)
+        return 0;
+    if (!*end || !strcmp(end, "B"))
+        return (size_t)v;
+    if (!strcmp(end, "KiB") || !strcmp(end, "K") || !strcmp(end, "KB"))
+        return (size_t)(v * 1024);
+    if (!strcmp(end, "MiB") || !strcmp(end, "M") || !strcmp(end, "MB"))
+        return (size_t)(v * 1024 * 1024);
+    if (!strcmp(end, "GiB") || !strcmp(end, "G") || !strcmp(end, "GB"))
+        return (size_t)(v * 1024 * 1024 * 1024);
+    return 0;
+}
+
+static void start_flight_recorder(const char *spec)
+{
+    char *end;
+    int64_t age = parse_duration(spec, &end);
+    size_t size = *end == ',' ? parse_size(end + 1) : 0;
+    if (age <= 0 || !size) {
+        cprof__warn("CPROF_FLIGHTRECORDER=%s: want AGE,SIZE (for example 5s,16MiB)", spec);
+        return;
+    }
+    if (cprof_flight_start((uint64_t)(age / 1000000 ? age / 1000000 : 1), size) < 0) {
+        cprof__warn("%s", cprof_last_error());
+        return;
+    }
+    const char *out = getenv("CPROF_FLIGHT_OUT");
+    if (!out || !*out)
+        out = "flight-%p-%t.cpt";
+    const char *triggers = getenv("CPROF_FLIGHT_TRIGGER");
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", triggers ? triggers : "");
+    for (char *t = strtok(buf, ","); t; t = strtok(NULL, ",")) {
+        char *gt = strchr(t, '>');
+        int64_t ns = gt ? parse_duration(gt + 1, &end) : -1;
+        if (!gt || ns < 0 || *end) {
+            cprof__warn("CPROF_FLIGHT_TRIGGER: \"%s\" is not NAME>DURATION", t);
+            continue;
+        }
+        *gt = '\0';
+        if (cprof_flight_trigger(t, (uint64_t)ns, out) < 0)
+            cprof__warn("%s", cprof_last_error());
+    }
+    const char *sig = getenv("CPROF_FLIGHT_SIGNAL");
+    if (sig && *sig) {
+        int n = !strcmp(sig, "USR1") || !strcmp(sig, "SIGUSR1")   ? SIGUSR1
+                : !strcmp(sig, "USR2") || !strcmp(sig, "SIGUSR2") ? SIGUSR2
+                                                                  : atoi(sig);
+        if (n <= 0 || n >= NSIG || cprof__flight_on_signal(n, out) < 0)
+            cprof__warn("CPROF_FLIGHT_SIGNAL=%s: %s", sig,
+                        n <= 0 || n >= NSIG ? "not a signal" : cprof_last_error());
+    }
 }
 
 /* Whether this process is the one the user asked to profile. */
@@ -221,6 +310,10 @@ void cprof__settings_apply(void)
         if (cprof_trace_start(trace) < 0)
             cprof__warn("%s", cprof_last_error());
     }
+
+    const char *flight = getenv("CPROF_FLIGHTRECORDER");
+    if (flight && *flight && is_target(""))
+        start_flight_recorder(flight);
 
     const char *leak = getenv("CPROF_LEAKCHECK");
     if (leak && *leak && strcmp(leak, "0") && is_target("")) {

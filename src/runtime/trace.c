@@ -40,6 +40,7 @@
 #include "agent.h"
 #include "cprof.h"
 #include "errors.h"
+#include "flight.h"
 #include "heap.h"
 #include "profile_write.h"
 #include "samples.h"
@@ -71,8 +72,13 @@ struct tbuf {
 };
 _Static_assert(sizeof(struct tbuf) == BUFFER_BYTES, "a buffer is exactly BUFFER_BYTES");
 
+#define REGION_DEPTH 64
+
 struct thread_state {
     uint32_t buf; /* index + 1 of the current buffer, or 0 */
+    /* Open regions, for the flight recorder's latency triggers. */
+    uint64_t region_id[REGION_DEPTH], region_began[REGION_DEPTH], region_name[REGION_DEPTH];
+    int nregions;
     uint32_t gen;
     uint32_t lost;
     int in_emit;
@@ -316,6 +322,11 @@ static uint64_t name_id(const char *s)
     return id;
 }
 
+uint64_t cprof__trace_name_id(const char *name)
+{
+    return name_id(name);
+}
+
 /* ---- The public API ----------------------------------------------------------------------------
  */
 
@@ -334,7 +345,10 @@ CPROF_API cprof_task_t cprof_task_begin(cprof_task_t parent, const char *name)
     if (!cprof__trace_on())
         return 0;
     uint64_t id = new_id();
-    emit(TRACE_EV_TASK_BEGIN, 3, id, parent, name_id(name), NULL, 0);
+    uint64_t nid = name_id(name);
+    emit(TRACE_EV_TASK_BEGIN, 3, id, parent, nid, NULL, 0);
+    if (cprof__flight_watching())
+        cprof__flight_task_began(id, nid, ticks());
     return id;
 }
 
@@ -342,6 +356,8 @@ CPROF_API void cprof_task_end(cprof_task_t task)
 {
     if (task && cprof__trace_on()) {
         emit(TRACE_EV_TASK_END, 1, task, 0, 0, NULL, 0);
+        if (cprof__flight_watching())
+            cprof__flight_task_ended(task, ticks());
     }
 }
 
@@ -350,7 +366,14 @@ CPROF_API cprof_region_t cprof_region_begin(cprof_task_t task, const char *name)
     if (!cprof__trace_on())
         return 0;
     uint64_t id = new_id();
-    emit(TRACE_EV_REGION_BEGIN, 3, id, task, name_id(name), NULL, 0);
+    uint64_t nid = name_id(name);
+    emit(TRACE_EV_REGION_BEGIN, 3, id, task, nid, NULL, 0);
+    if (self.nregions < REGION_DEPTH) {
+        self.region_id[self.nregions] = id;
+        self.region_name[self.nregions] = nid;
+        self.region_began[self.nregions] = ticks();
+        self.nregions++;
+    }
     return id;
 }
 
@@ -358,6 +381,15 @@ CPROF_API void cprof_region_end(cprof_region_t region)
 {
     if (region && cprof__trace_on()) {
         emit(TRACE_EV_REGION_END, 1, region, 0, 0, NULL, 0);
+        /* Regions nest: the one ending is normally on top of the stack. */
+        for (int i = self.nregions; i-- > 0;) {
+            if (self.region_id[i] != region)
+                continue;
+            if (cprof__flight_watching())
+                cprof__flight_span_ended(self.region_name[i], ticks() - self.region_began[i]);
+            self.nregions = i;
+            break;
+        }
     }
 }
 
@@ -585,6 +617,8 @@ static void *writer_main(void *unused)
         record_clock(&r);
         drain_full(&r);
         send_records(&r, 1);
+        if (sink && sink->tick)
+            sink->tick(sink_arg);
     }
     free(r.p);
     return NULL;
@@ -752,6 +786,54 @@ void cprof__trace_forget(void)
     writer_running = 0;
     pthread_mutex_init(&state_lock, NULL);
     cprof__sync_consumer(CPROF_SYNC_TRACE, 0);
+}
+
+uint64_t cprof__trace_ticks_to_ns(uint64_t t)
+{
+    static double ns_per_tick;
+    static uint64_t t0, n0;
+    if (!use_tsc)
+        return t;
+    if (!ns_per_tick) { /* calibrate once, over 10 ms */
+        uint64_t a = ticks(), na = mono_ns();
+        struct timespec pause = {0, 10 * 1000000};
+        nanosleep(&pause, NULL);
+        uint64_t b = ticks(), nb = mono_ns();
+        t0 = a;
+        n0 = na;
+        ns_per_tick = (double)(nb - na) / (double)(b - a);
+    }
+    (void)t0;
+    (void)n0;
+    return (uint64_t)((double)t * ns_per_tick);
+}
+
+int cprof__trace_snapshot_records(uint8_t **out, size_t *len)
+{
+    struct recbuf r = {0};
+    cprof__heap_enter_internal();
+    pthread_mutex_lock(&state_lock);
+    for (size_t i = 0; i < strings.n; i++) { /* all of them: older chunks are gone */
+        size_t at = rec_begin(&r, TRACE_REC_STRING);
+        rec_u64(&r, i + 1);
+        rec_bytes(&r, strings.v[i], strlen(strings.v[i]));
+        rec_end(&r, at);
+    }
+    pthread_mutex_unlock(&state_lock);
+    record_clock(&r);
+    cprof__threads_lock();
+    cprof__threads_each(record_threads, &r);
+    cprof__threads_unlock();
+    record_stacks_and_symbols(&r);
+    size_t at = rec_begin(&r, TRACE_REC_END);
+    rec_u64(&r, atomic_load(&events_written));
+    rec_u64(&r, atomic_load(&events_lost));
+    rec_u64(&r, mono_ns() - start_mono_ns);
+    rec_end(&r, at);
+    cprof__heap_leave_internal();
+    *out = r.p;
+    *len = r.len;
+    return r.p ? 0 : -1;
 }
 
 int cprof__trace_end(void)

@@ -18,6 +18,7 @@ struct cprof_trace_sink {
     int (*header)(void *arg, const void *bytes, size_t len);
     int (*write)(void *arg, const void *bytes, size_t len, int chunk_end);
     int (*close)(void *arg);
+    void (*tick)(void *arg); /* optional: called by the writer after each flush */
 };
 
 /* Starts tracing into the sink, with at most max_bytes of event buffers
@@ -45,6 +46,15 @@ void cprof__trace_syscall(long nr, uint64_t began);
 void cprof__trace_forget(void);
 /* Registers the fork handler of the trace file; called by the constructor. */
 void cprof__trace_file_init(void);
+
+/* For a flight-recorder snapshot: the records that make what is in memory
+ * a complete trace: every string, thread names, stacks with symbols, END.
+ * A malloc'd buffer. */
+int cprof__trace_snapshot_records(uint8_t **out, size_t *len);
+/* The id a name has in the current trace (interning it if new). */
+uint64_t cprof__trace_name_id(const char *name);
+/* Ticks (TSC or ns) to nanoseconds, for durations. */
+uint64_t cprof__trace_ticks_to_ns(uint64_t ticks);
 
 /* Stops tracing at exit, writing the file (agent.c). */
 void cprof__trace_flush(void);

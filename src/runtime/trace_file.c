@@ -70,7 +70,7 @@ static int file_close(void *arg)
     return rc;
 }
 
-static const struct cprof_trace_sink file_sink_ops = {file_header, file_write, file_close};
+static const struct cprof_trace_sink file_sink_ops = {file_header, file_write, file_close, NULL};
 
 CPROF_API int cprof_trace_start(const char *path)
 {

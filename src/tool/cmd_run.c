@@ -28,7 +28,8 @@ enum flag_kind {
     FLAG_URL,
     FLAG_DURATION,
     FLAG_NAME,
-    FLAG_LABELS
+    FLAG_LABELS,
+    FLAG_TEXT /* checked by the library, which says what is wrong */
 };
 
 /* Every flag of `cprof run` and the environment variable it sets. */
@@ -58,6 +59,13 @@ static const struct run_flag {
     {"wallrate", "CPROF_WALLRATE", FLAG_RATE, "wall-clock samples per second (default 100)"},
     {"trace", "CPROF_TRACE", FLAG_PATH,
      "write an execution trace to FILE (read it with cprof trace)"},
+    {"flightrecorder", "CPROF_FLIGHTRECORDER", FLAG_TEXT,
+     "=AGE,SIZE: keep the last AGE (5s) of the trace in at most SIZE (16MiB) of memory"},
+    {"flighttrigger", "CPROF_FLIGHT_TRIGGER", FLAG_TEXT,
+     "=NAME>DURATION[,...]: snapshot when a task or region NAME takes longer (100ms)"},
+    {"flightsignal", "CPROF_FLIGHT_SIGNAL", FLAG_TEXT, "=SIG: snapshot on signal SIG (USR2)"},
+    {"flightout", "CPROF_FLIGHT_OUT", FLAG_TEXT,
+     "=PATTERN: snapshot files (default flight-%p-%t.cpt; %t: local time)"},
     {"http", "CPROF_HTTP", FLAG_ADDR,
      "serve /debug/pprof/ on HOST:PORT (loopback only unless -http-allow-remote)"},
     {"http-allow-remote", "CPROF_HTTP_ALLOW_REMOTE", FLAG_BOOL,
@@ -78,8 +86,8 @@ static const struct run_flag {
 };
 #define NFLAGS (sizeof run_flags / sizeof run_flags[0])
 
-static const char *const value_names[] = {"=FILE", "=HZ",  "=BYTES",    "",      "=FILE",
-                                          "=N",    "=URL", "=DURATION", "=NAME", "=k=v,..."};
+static const char *const value_names[] = {"=FILE", "=HZ",       "=BYTES", "",         "=FILE", "=N",
+                                          "=URL",  "=DURATION", "=NAME",  "=k=v,...", ""};
 
 static void usage(FILE *out)
 {
