@@ -45,7 +45,6 @@ static _Atomic int dying;
 static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
 static int started;
 
-
 void cprof__agent_set_leak_check(const char *suppressions)
 {
     snprintf(leak_suppressions, sizeof leak_suppressions, "%s", suppressions ? suppressions : "");

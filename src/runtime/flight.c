@@ -81,7 +81,7 @@ static _Atomic int ntriggers;
 static double ns_per_tick;
 
 /* A snapshot someone asked for: the writer thread writes it. */
-static _Atomic int requested; /* 0 none, 1 trigger, 2 signal */
+static _Atomic int requested;  /* 0 none, 1 trigger, 2 signal */
 static char request_note[256]; /* sized for a name cut at 100 bytes */
 static char request_pattern[PATH_MAX];
 static int64_t last_triggered_ns = INT64_MIN / 2;
@@ -340,8 +340,8 @@ void cprof__flight_span_ended(uint64_t name_id, uint64_t ticks)
         int due = now - last_triggered_ns >= (int64_t)ring.min_age_ns;
         if (due && !atomic_load(&requested)) {
             last_triggered_ns = now;
-            snprintf(request_note, sizeof request_note, "%.100s took %.3f ms > %.3f ms",
-                     t->name, (double)ns / 1e6, (double)t->threshold_ns / 1e6);
+            snprintf(request_note, sizeof request_note, "%.100s took %.3f ms > %.3f ms", t->name,
+                     (double)ns / 1e6, (double)t->threshold_ns / 1e6);
             snprintf(request_pattern, sizeof request_pattern, "%s", t->pattern);
             atomic_store(&requested, 1);
         }

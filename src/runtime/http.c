@@ -277,8 +277,9 @@ static enum MHD_Result serve_symbol(struct MHD_Connection *c, const char *method
 static enum MHD_Result serve_flight(struct MHD_Connection *c)
 {
     if (!cprof__flight_running())
-        return answer_text(c, MHD_HTTP_NOT_FOUND,
-                           "The flight recorder is not running (cprof run -flightrecorder=AGE,SIZE)\n");
+        return answer_text(
+            c, MHD_HTTP_NOT_FOUND,
+            "The flight recorder is not running (cprof run -flightrecorder=AGE,SIZE)\n");
     uint8_t *buf = NULL;
     size_t len = 0;
     int rc = cprof__flight_snapshot("snapshot asked for over HTTP", &buf, &len);
@@ -303,7 +304,8 @@ static const struct profile_entry {
      "CPU profile. You can specify the duration in the seconds GET parameter"},
     {"symbol", "symbol", "Names the functions at program counters (pprof's remote symbolization)"},
     {"flightrecorder", "flightrecorder",
-     "The last seconds of the execution trace, when the flight recorder runs (cprof trace reads it)"},
+     "The last seconds of the execution trace, when the flight recorder runs (cprof trace reads "
+     "it)"},
     {"threadcreate", "threadcreate", "Stack traces that led to the creation of new threads"},
 };
 

@@ -436,7 +436,7 @@ __attribute__((noinline)) int cprof__leak_check(const char *suppressions_path)
     }
 
     cprof__threads_refresh_maps(); /* scan_range's bounds; it allocates: before the stop */
-    cprof__heap_lock_live(); /* no thread may be stopped while holding these */
+    cprof__heap_lock_live();       /* no thread may be stopped while holding these */
     stop_world();
     cprof__heap_each_live_locked(gather, &s);
     qsort(s.blocks, s.n, sizeof *s.blocks, block_cmp);

@@ -595,6 +595,51 @@ cprof_symbolizer *cprof__symbolizer_new_from_maps(const char *maps_text, const c
     return s;
 }
 
+static int maps_line_cmp(const void *a, const void *b)
+{
+    unsigned long x = strtoul(*(char *const *)a, NULL, 16),
+                  y = strtoul(*(char *const *)b, NULL, 16);
+    return x < y ? -1 : x > y;
+}
+
+/* The maps text with the lines of unloaded objects (unwind.c) merged in,
+ * in address order, as the parser expects. */
+char *(*cprof__symbols_unloaded_maps)(const char *current_maps);
+
+static char *with_unloaded(char *maps)
+{
+    char *extra = cprof__symbols_unloaded_maps ? cprof__symbols_unloaded_maps(maps) : NULL;
+    if (!extra || !*extra) {
+        free(extra);
+        return maps;
+    }
+    size_t total = strlen(maps) + strlen(extra) + 2, n = 0, cap = 256;
+    char *both = malloc(total), **lines = malloc(cap * sizeof *lines);
+    char *out = malloc(total + 1);
+    if (!both || !lines || !out) {
+        free(both), free(lines), free(out), free(extra);
+        return maps;
+    }
+    snprintf(both, total, "%s%s%s", maps, maps[0] && maps[strlen(maps) - 1] != '\n' ? "\n" : "",
+             extra);
+    for (char *l = strtok(both, "\n"); l; l = strtok(NULL, "\n")) {
+        if (n == cap) {
+            char **grown = realloc(lines, cap * 2 * sizeof *lines);
+            if (!grown)
+                break;
+            lines = grown;
+            cap *= 2;
+        }
+        lines[n++] = l;
+    }
+    qsort(lines, n, sizeof *lines, maps_line_cmp);
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++)
+        at += (size_t)snprintf(out + at, total + 1 - at, "%s\n", lines[i]);
+    free(lines), free(both), free(extra), free(maps);
+    return out;
+}
+
 cprof_symbolizer *cprof__symbolizer_new(void)
 {
     char *maps = read_file("/proc/self/maps");
@@ -602,6 +647,7 @@ cprof_symbolizer *cprof__symbolizer_new(void)
         maps = strdup(""); /* no /proc: every pc becomes a bare address */
     if (maps == NULL)
         return NULL;
+    maps = with_unloaded(maps);
     char exe[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (n > 0) {
@@ -1159,8 +1205,8 @@ int cprof__symbolize_text(cprof_symbolizer *s, uint64_t pc, char *buf, size_t le
     return (int)nl;
 }
 
-int cprof__symbolize_frames(cprof_symbolizer *s, uint64_t pc, const char **funcs, const char **files,
-                            int64_t *lines, int max)
+int cprof__symbolize_frames(cprof_symbolizer *s, uint64_t pc, const char **funcs,
+                            const char **files, int64_t *lines, int max)
 {
     struct xmap *m = find_xmap(s, pc);
     size_t nl = m && s->objs[m->obj].mod ? resolve(s, &s->objs[m->obj], pc) : 0;

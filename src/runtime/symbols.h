@@ -13,6 +13,10 @@
 
 typedef struct cprof_symbolizer cprof_symbolizer;
 
+/* Where the symbolizer learns of objects loaded once and unloaded since
+ * (unwind.c sets it; NULL: none). Returns maps-format lines, malloc'd. */
+extern char *(*cprof__symbols_unloaded_maps)(const char *current_maps);
+
 /* Snapshots /proc/self/maps and reports every mapped ELF object to libdwfl.
  * Returns NULL only when out of memory. Not thread-safe: one thread uses a
  * symbolizer at a time. Never reaches debuginfod (no network). */
@@ -49,7 +53,7 @@ int cprof__symbolize_text(cprof_symbolizer *s, uint64_t pc, char *buf, size_t le
 /* The functions at pc, innermost (inlined) first, with their files and
  * lines; at most max. The strings live as long as the symbolizer. Returns
  * how many (0 when nothing is known). */
-int cprof__symbolize_frames(cprof_symbolizer *s, uint64_t pc, const char **funcs, const char **files,
-                            int64_t *lines, int max);
+int cprof__symbolize_frames(cprof_symbolizer *s, uint64_t pc, const char **funcs,
+                            const char **files, int64_t *lines, int max);
 
 #endif

@@ -276,7 +276,8 @@ CPROF_API int select(int n, fd_set *rd, fd_set *wr, fd_set *ex, struct timeval *
 {
     static void *real;
     int (*f)(int n, fd_set *rd, fd_set *wr, fd_set *ex, struct timeval *t) =
-        (int (*)(int n, fd_set *rd, fd_set *wr, fd_set *ex, struct timeval *t))next(&real, "select");
+        (int (*)(int n, fd_set *rd, fd_set *wr, fd_set *ex, struct timeval *t))next(&real,
+                                                                                    "select");
     if (!cprof__trace_on())
         return f(n, rd, wr, ex, t);
     uint64_t began = cprof__trace_ticks();

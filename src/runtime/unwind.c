@@ -22,6 +22,9 @@
  * only when no walk is running (`walkers` == 0).
  */
 #include <link.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -30,6 +33,7 @@
 #include <ucontext.h>
 
 #include "heap.h"
+#include "symbols.h"
 #include "threads.h"
 #include "unwind.h"
 
@@ -629,6 +633,80 @@ static struct module *find_same(const struct module_set *set, uintptr_t lo, uint
     return NULL;
 }
 
+/* Every object ever loaded, for naming the pcs of libraries unloaded since
+ * they were sampled: the symbolizer reads them back as if they were still
+ * in /proc/self/maps (their files are usually still on disk). Append-only,
+ * under refresh_lock. */
+struct loaded {
+    char *path;
+    uintptr_t lo, hi, offset;
+    unsigned long dev_major, dev_minor, ino;
+};
+static struct loaded *history;
+static size_t nhistory, caphistory;
+
+static void remember(const struct dl_phdr_info *info, uintptr_t lo, uintptr_t hi)
+{
+    if (!info->dlpi_name || info->dlpi_name[0] != '/')
+        return; /* the executable, the vdso: never unloaded */
+    for (size_t i = 0; i < nhistory; i++)
+        if (history[i].lo == (lo & ~(uintptr_t)4095) && !strcmp(history[i].path, info->dlpi_name))
+            return;
+    uintptr_t offset = 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
+            offset = ph->p_offset & ~(uintptr_t)4095;
+            break;
+        }
+    }
+    struct stat st;
+    if (stat(info->dlpi_name, &st) != 0)
+        return;
+    if (nhistory == caphistory) {
+        size_t cap = caphistory ? caphistory * 2 : 64;
+        struct loaded *grown = realloc(history, cap * sizeof *grown);
+        if (!grown)
+            return;
+        history = grown;
+        caphistory = cap;
+    }
+    char *path = strdup(info->dlpi_name);
+    if (!path)
+        return;
+    history[nhistory++] = (struct loaded){path,
+                                          lo & ~(uintptr_t)4095,
+                                          (hi + 4095) & ~(uintptr_t)4095,
+                                          offset,
+                                          major(st.st_dev),
+                                          minor(st.st_dev),
+                                          (unsigned long)st.st_ino};
+}
+
+char *cprof__unwind_unloaded_maps(const char *current_maps)
+{
+    pthread_mutex_lock(&refresh_lock);
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+    for (size_t i = 0; f && i < nhistory; i++) {
+        char start[32];
+        snprintf(start, sizeof start, "%lx-", (unsigned long)history[i].lo);
+        /* Still mapped (at this address), or something else mapped there now. */
+        int mapped = !strncmp(current_maps, start, strlen(start));
+        for (const char *p = strchr(current_maps, '\n'); p && !mapped; p = strchr(p + 1, '\n'))
+            mapped = !strncmp(p + 1, start, strlen(start));
+        if (!mapped)
+            fprintf(f, "%lx-%lx r-xp %08lx %02lx:%02lx %lu %s\n", (unsigned long)history[i].lo,
+                    (unsigned long)history[i].hi, (unsigned long)history[i].offset,
+                    history[i].dev_major, history[i].dev_minor, history[i].ino, history[i].path);
+    }
+    if (f)
+        fclose(f);
+    pthread_mutex_unlock(&refresh_lock);
+    return out;
+}
+
 static int add_object(struct dl_phdr_info *info, size_t size, void *arg)
 {
     struct build_ctx *ctx = arg;
@@ -647,6 +725,7 @@ static int add_object(struct dl_phdr_info *info, size_t size, void *arg)
     }
     if (lo >= hi)
         return 0;
+    remember(info, lo, hi);
     struct module *m = find_same(ctx->old, lo, hi, hdr);
     if (!m)
         m = build_module(info, lo, hi, hdr);
@@ -706,6 +785,7 @@ static int find_own(struct dl_phdr_info *info, size_t size, void *arg);
 
 static int refresh(void)
 {
+    cprof__symbols_unloaded_maps = cprof__unwind_unloaded_maps;
     pthread_mutex_lock(&refresh_lock);
     if (!own_hi)
         dl_iterate_phdr(find_own, NULL);

@@ -54,6 +54,11 @@ static inline __attribute__((always_inline)) void cprof__capture_regs(uintptr_t 
  * stacks it takes of itself. async-signal-safe. */
 int cprof__unwind_own_code(uint64_t pc);
 
+/* Lines in /proc/self/maps format for the objects loaded at some time and
+ * no longer mapped (dlclose'd), given the current maps text. A malloc'd
+ * string (maybe empty), or NULL. */
+char *cprof__unwind_unloaded_maps(const char *current_maps);
+
 /* Counters for diagnostics and tests. */
 typedef struct cprof_unwind_stats {
     uint64_t modules, rows; /* in the current tables */
