@@ -8,3 +8,8 @@ target_link_options(test-samples PRIVATE ${CPROF_SAN_FLAGS})
 set_target_properties(test-samples PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CPROF_TEST_DIR})
 add_test(NAME unit-samples COMMAND test-samples)
 set_tests_properties(unit-samples PROPERTIES LABELS "unit;sanitize;tsan" TIMEOUT 60)
+
+# Profiles written through links and FIFOs, which must stay what they are.
+add_test(NAME write-special COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/test-write-special.sh)
+set_tests_properties(write-special PROPERTIES ENVIRONMENT "${CPROF_TEST_ENV}" TIMEOUT 60
+                     LABELS "runtime")

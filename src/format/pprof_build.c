@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <zlib.h>
@@ -816,8 +817,28 @@ static int open_temp(const char *path, char *tmp, size_t tmplen)
     return -1;
 }
 
+/* A path that is not a plain file (a device such as /dev/null or
+ * /dev/stdout, a FIFO, a symbolic link) is written in place: renaming a
+ * temporary file over it would replace the device or the link itself. */
+static int write_in_place(const char *path, const uint8_t *data, size_t len)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (fd < 0)
+        return -1;
+    if (write_all(fd, data, len)) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return close(fd);
+}
+
 static int write_data(const char *path, const uint8_t *data, size_t len)
 {
+    struct stat st;
+    if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return write_in_place(path, data, len);
     char tmp[4096 + 64];
     int fd = open_temp(path, tmp, sizeof tmp);
     if (fd < 0)

@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cprof.h"
@@ -271,8 +272,13 @@ static int write_snapshot(const char *pattern, const char *note)
     size_t len;
     if (cprof__flight_snapshot(note, &buf, &len) < 0)
         return -1;
+    /* A temporary file renamed into place, so that a reader never sees half
+     * a snapshot; but a path that is not a plain file (a device, a link) is
+     * written in place rather than replaced. */
     char tmp[PATH_MAX + 16];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    struct stat st;
+    int in_place = lstat(path, &st) == 0 && !S_ISREG(st.st_mode);
+    snprintf(tmp, sizeof tmp, "%s%s", path, in_place ? "" : ".tmp");
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     int rc = fd < 0 ? -1 : 0;
     for (size_t done = 0; rc == 0 && done < len;) {
@@ -286,11 +292,12 @@ static int write_snapshot(const char *pattern, const char *note)
     }
     if (fd >= 0 && close(fd) != 0)
         rc = -1;
-    if (rc == 0 && rename(tmp, path) != 0)
+    if (rc == 0 && !in_place && rename(tmp, path) != 0)
         rc = -1;
     if (rc < 0) {
         cprof__fail("flight recorder: cannot write %s: %s", path, strerror(errno));
-        unlink(tmp);
+        if (!in_place)
+            unlink(tmp);
     }
     free(buf);
     if (rc == 0)
