@@ -5,11 +5,12 @@
 # profile). A rename over such a path once turned /dev/null into a file.
 . "$CPROF_SOURCE_DIR/tests/lib.sh"
 
-prog=$CPROF_TEST_BIN/cpusplit_fp
-[ -x "$prog" ] || prog=/bin/true
+# A program that exits through exit(3), so that the profiles are written.
+prog=$CPROF_BUILD_DIR/bin/cpuhog
+[ -x "$prog" ] || fail "$prog is missing"
 
 ln -s "$T/target.pb.gz" "$T/link.pb.gz"
-run_cprof 0 -cpuprofile="$T/link.pb.gz" -memprofile="$T/link.pb.gz" -- /bin/sh -c 'exit 0'
+run_cprof 0 -cpuprofile="$T/link.pb.gz" -- "$prog" -threads=1 -seconds=0.1
 [ -L "$T/link.pb.gz" ] || fail "the symbolic link was replaced by a file"
 [ -s "$T/target.pb.gz" ] || fail "the link's target got no profile"
 gopprof -raw "$T/target.pb.gz" >/dev/null 2>&1 || fail "the profile written through the link is not readable"
@@ -17,7 +18,7 @@ gopprof -raw "$T/target.pb.gz" >/dev/null 2>&1 || fail "the profile written thro
 mkfifo "$T/fifo"
 cat "$T/fifo" >"$T/from-fifo" &
 reader=$!
-run_cprof 0 -cpuprofile="$T/fifo" -- /bin/sh -c 'exit 0'
+run_cprof 0 -cpuprofile="$T/fifo" -- "$prog" -threads=1 -seconds=0.1
 wait $reader
 [ -p "$T/fifo" ] || fail "the FIFO was replaced by a file"
 [ -s "$T/from-fifo" ] || fail "the FIFO's reader got no profile"
