@@ -19,6 +19,9 @@ void cprof__agent_set_leak_check(const char *suppressions);
 /* Whether any profile has started the agent in this process. */
 int cprof__agent_started(void);
 
+/* The exec and _exit wrappers' fork handler (exec.c). */
+void cprof__exec_init(void);
+
 /* Registered by the library constructor with atexit. */
 void cprof__agent_init(void);
 

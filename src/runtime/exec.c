@@ -9,9 +9,13 @@
  * PLT, so each member of the family is wrapped; each calls the real one
  * after cprof__before_exec. If exec fails, the program goes on with the
  * profiles written and CPU sampling stopped.
+ *
+ * _exit and _Exit are interposed for the same reason as exit's atexit: to
+ * write the profiles of programs that leave without atexit handlers.
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,11 +29,17 @@
 
 #define MAX_EXECL_ARGS 4096
 
+/* The process the profiles belong to. A vfork child shares its parent's
+ * memory and runs no fork handlers: its pid differs from this one, and it
+ * must not write profiles (that would run the parent's writers on the
+ * parent's memory from another process). */
+static pid_t profiled_pid;
+
 /* Writes the profiles and leaves no SIGPROF pending. */
 static void before_exec(void)
 {
     int saved = errno;
-    if (cprof_cpu_running() || cprof__agent_started()) {
+    if (getpid() == profiled_pid && (cprof_cpu_running() || cprof__agent_started())) {
         cprof__flush_all();
         sigset_t prof, old;
         sigemptyset(&prof);
@@ -41,6 +51,39 @@ static void before_exec(void)
         pthread_sigmask(SIG_SETMASK, &old, NULL);
     }
     errno = saved;
+}
+
+
+static void atfork_child(void)
+{
+    profiled_pid = getpid();
+}
+
+void cprof__exec_init(void)
+{
+    profiled_pid = getpid();
+    pthread_atfork(NULL, NULL, atfork_child);
+}
+
+typedef void (*exit_fn)(int);
+
+/* _exit and _Exit skip atexit handlers; programs (dash, for one) leave by
+ * them, and the profiles would be lost. They are written first, unless this
+ * is a vfork child. */
+CPROF_API void _exit(int status)
+{
+    static exit_fn real;
+    if (!real)
+        real = (exit_fn)dlsym(RTLD_NEXT, "_exit");
+    if (getpid() == profiled_pid && (cprof_cpu_running() || cprof__agent_started()))
+        cprof__flush_all();
+    real(status);
+    __builtin_unreachable();
+}
+
+CPROF_API void _Exit(int status)
+{
+    _exit(status);
 }
 
 typedef int (*execve_fn)(const char *, char *const[], char *const[]);

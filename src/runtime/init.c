@@ -40,5 +40,6 @@ __attribute__((constructor)) static void cprof_init(void)
     cprof__cpu_init();
     cprof__wall_init();
     cprof__flight_init();
+    cprof__exec_init();
     cprof__settings_apply();
 }

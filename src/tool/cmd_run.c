@@ -370,7 +370,7 @@ static int parse_flags(int argc, char **argv)
     return i;
 }
 
-static void report_outputs(time_t started)
+static void report_outputs(const struct timespec *started)
 {
     static const char *const outputs[][2] = {
         {"CPROF_CPUPROFILE", "CPU"},     {"CPROF_MEMPROFILE", "heap"},
@@ -379,7 +379,9 @@ static void report_outputs(time_t started)
     for (size_t i = 0; i < sizeof outputs / sizeof outputs[0]; i++) {
         const char *file = getenv(outputs[i][0]);
         struct stat st;
-        if (file && !strstr(file, "%p") && stat(file, &st) == 0 && st.st_mtime >= started)
+        if (file && !strstr(file, "%p") && stat(file, &st) == 0 &&
+            (st.st_mtim.tv_sec > started->tv_sec ||
+             (st.st_mtim.tv_sec == started->tv_sec && st.st_mtim.tv_nsec >= started->tv_nsec)))
             fprintf(stderr, "cprof: %s profile written to %s\n", outputs[i][1], file);
     }
 }
@@ -402,7 +404,8 @@ int cmd_run(int argc, char **argv)
         return 2;
     prepend_preload(lib);
 
-    time_t started = time(NULL);
+    struct timespec started; /* profiles newer than this were written by this run */
+    clock_gettime(CLOCK_REALTIME, &started);
     install_forwarding();
     child_pid = fork();
     if (child_pid < 0) {
@@ -424,7 +427,7 @@ int cmd_run(int argc, char **argv)
             return 2;
         }
     }
-    report_outputs(started);
+    report_outputs(&started);
     if (WIFSIGNALED(status)) {
         int sig = WTERMSIG(status);
         tool_error("%s killed by signal %d (%s)%s", argv[first], sig, strsignal(sig),
