@@ -133,8 +133,11 @@ static enum MHD_Result handle_search(struct http_server *srv, struct MHD_Connect
     if (!json_io_parse_request(up->data ? up->data : "", up->len, &req, err, sizeof err))
         return reply_error(conn, MHD_HTTP_BAD_REQUEST, NULL, "%s", err);
 
+    /* One trace task per request: its files' regions hang under it. */
     struct search_result result;
+    req.task = cprof_task_begin(0, "search");
     enum search_status status = search_run(srv->engine, &req, &result, err, sizeof err);
+    cprof_task_end(req.task);
     search_request_free(&req);
     if (status == SEARCH_BAD_REQUEST)
         return reply_error(conn, MHD_HTTP_BAD_REQUEST, NULL, "%s", err);

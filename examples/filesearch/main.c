@@ -86,7 +86,7 @@ int main(int argc, char **argv)
         {"memprofile", FLAG_STRING, &memprofile, "FILE",
          "write a heap profile to FILE at shutdown (SIGINT/SIGTERM)", 0, 0},
         {"trace", FLAG_STRING, &tracefile, "FILE",
-         "write an execution trace to FILE (not available yet)", 0, 0},
+         "write an execution trace to FILE at shutdown (read it with cprof trace)", 0, 0},
     };
     const size_t nflags = sizeof flags / sizeof flags[0];
 
@@ -99,10 +99,6 @@ int main(int argc, char **argv)
     case FLAGS_BAD:
         return 2;
     }
-    if (tracefile) {
-        fprintf(stderr, "%s: -trace: execution tracing is not available yet in this cprof\n", prog);
-        return 2;
-    }
 
     raise_open_file_limit();
     sem_init(&stop_sem, 0, 0);
@@ -110,6 +106,10 @@ int main(int argc, char **argv)
 
     if (memprofile && cprof_heap_set_rate(512 * 1024) != 0) {
         fprintf(stderr, "%s: -memprofile: %s\n", prog, cprof_last_error());
+        return 1;
+    }
+    if (tracefile && cprof_trace_start(tracefile) != 0) {
+        fprintf(stderr, "%s: -trace: %s\n", prog, cprof_last_error());
         return 1;
     }
     if (cpuprofile && cprof_cpu_start(cpuprofile, 0) != 0) {
@@ -143,6 +143,13 @@ int main(int argc, char **argv)
             return 1;
         }
         fprintf(stderr, "%s: CPU profile written to %s\n", prog, cpuprofile);
+    }
+    if (tracefile) {
+        if (cprof_trace_stop() != 0) {
+            fprintf(stderr, "%s: -trace: %s\n", prog, cprof_last_error());
+            return 1;
+        }
+        fprintf(stderr, "%s: trace written to %s\n", prog, tracefile);
     }
     if (memprofile) {
         if (cprof_heap_write(memprofile) != 0) {

@@ -19,7 +19,8 @@ struct search_request {
     char *pattern; /* POSIX extended regular expression */
     char **paths;  /* directories (searched recursively) or files */
     size_t npaths;
-    size_t max_results; /* 1..SEARCH_MAX_MAX_RESULTS */
+    size_t max_results;      /* 1..SEARCH_MAX_MAX_RESULTS */
+    unsigned long long task; /* the request's trace task (cprof_task_t; 0 when not tracing) */
 };
 
 struct search_match {

@@ -17,6 +17,8 @@
  */
 #include "search_impl.h"
 
+#include <cprof.h>
+
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -33,6 +35,7 @@ struct fixed_engine {
 
 struct request_ctx {
     const struct file_list *files; /* sorted by path */
+    cprof_task_t trace_task;
     atomic_size_t next_file;
     size_t max_results;
 };
@@ -95,7 +98,9 @@ static void search_shard(void *item)
         size_t i = atomic_fetch_add_explicit(&s->ctx->next_file, 1, memory_order_relaxed);
         if (i >= files->count)
             break;
+        cprof_region_t region = cprof_region_begin(s->ctx->trace_task, "file");
         search_file(s, files->paths[i], &line, &cap);
+        cprof_region_end(region);
     }
     free(line);
 }
@@ -139,7 +144,8 @@ static enum search_status fixed_run(struct search_engine *engine, const struct s
     if (status == SEARCH_OK) {
         if (files.count > 1)
             qsort(files.paths, files.count, sizeof *files.paths, compare_paths);
-        struct request_ctx ctx = {.files = &files, .max_results = req->max_results};
+        struct request_ctx ctx = {
+            .files = &files, .trace_task = req->task, .max_results = req->max_results};
         atomic_init(&ctx.next_file, 0);
         for (size_t i = 0; i < nshards; i++)
             shards[i] = (struct shard){.ctx = &ctx, .re = &patterns[i]};

@@ -10,6 +10,8 @@
  */
 #include "search_impl.h"
 
+#include <cprof.h>
+
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +29,7 @@ struct file_task {
     const char *pattern;
     const char *path;
     struct match_list *results; /* the request's, shared by its tasks: results_lock */
+    cprof_task_t trace_task;
     pthread_t thread;
     bool started;
     bool failed; /* out of memory */
@@ -133,7 +136,16 @@ static void add_match(struct file_task *task, long line, char *content)
     }
 }
 
+static void search_file_traced(struct file_task *task);
+
 static void search_file(struct file_task *task)
+{
+    cprof_region_t region = cprof_region_begin(task->trace_task, "file");
+    search_file_traced(task);
+    cprof_region_end(region);
+}
+
+static void search_file_traced(struct file_task *task)
 {
     regex_t re;
     /* PLANTED: the pattern is compiled again for every file; the fix compiles
@@ -212,8 +224,10 @@ static enum search_status slow_run(struct search_engine *engine, const struct se
      * and joined by every request; the fix hands the files to a pool of as
      * many workers as there are CPUs, started once. */
     for (size_t i = 0; i < files.count; i++) {
-        tasks[i] = (struct file_task){
-            .pattern = req->pattern, .path = files.paths[i], .results = &results};
+        tasks[i] = (struct file_task){.pattern = req->pattern,
+                                      .path = files.paths[i],
+                                      .results = &results,
+                                      .trace_task = req->task};
         if (pthread_create(&tasks[i].thread, NULL, search_file_thread, &tasks[i]) == 0)
             tasks[i].started = true;
         else

@@ -30,7 +30,7 @@ refused 2 "-fixed" "$S" -fixed=maybe
 refused 2 "-cpuprofile" "$S" -cpuprofile
 refused 2 "-cpuprofile" "$S" -cpuprofile=
 refused 2 "-memprofile" "$S" -memprofile=
-refused 2 "-trace: execution tracing is not available yet in this cprof" "$S" -trace=trace.out
+refused 2 "-trace" "$S" -trace=
 
 "$S" -help >"$TMP/out" 2>&1 || fail "-help: exit status $?"
 grep -q -- "-fixed" "$TMP/out" || fail "-help does not list -fixed"
