@@ -13,3 +13,8 @@ set_tests_properties(unit-samples PROPERTIES LABELS "unit;sanitize;tsan" TIMEOUT
 add_test(NAME write-special COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/test-write-special.sh)
 set_tests_properties(write-special PROPERTIES ENVIRONMENT "${CPROF_TEST_ENV}" TIMEOUT 60
                      LABELS "runtime")
+
+# The installed layout: tool, libraries, header and pkg-config file work together.
+add_test(NAME install COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/test-install.sh)
+set_tests_properties(install PROPERTIES ENVIRONMENT "${CPROF_TEST_ENV}" TIMEOUT 300
+                     LABELS "runtime")
