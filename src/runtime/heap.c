@@ -44,9 +44,11 @@
 #include <unistd.h>
 
 #include "cprof.h"
+#include "bench_heapcount.h"
 #include "errors.h"
 #include "heap.h"
 #include "labels.h"
+#include "threads.h"
 #include "unwind.h"
 
 #define MAX_HEAP_STACKS (256 * 1024)
@@ -123,6 +125,9 @@ static inline int ready(void)
 
 /* ---- Sampling state ------------------------------------------------------------- */
 
+/* Bit HEAP_ON_SAMPLE: sampling is on; bit HEAP_ON_COUNT: exact counting is
+ * on (see "Exact counting" below). One word, so that the hooks' fast path
+ * with both off stays a single compare. */
 static _Atomic int heap_on;
 static _Atomic long sample_rate = 512 * 1024;
 static _Atomic(cprof_samples *) stacks;
@@ -428,11 +433,94 @@ __attribute__((noinline)) static void sample_alloc(void *p, size_t size)
     in_hook = 0;
 }
 
+/* ---- Exact counting (the benchmark harness's -benchmem; bench_heapcount.h) ------------ */
+
+/* Why not sampling at rate 1: it unwinds and records a stack for every
+ * allocation, which would distort the ns/op it runs next to. Counting costs
+ * nothing when off: the counting bit lives in heap_on, so an allocation with
+ * heap profiling and counting both off still pays the one compare it always
+ * did. When on, each thread adds to counters of its own (a slot taken on its
+ * first counted allocation and kept after it exits, so no count is lost),
+ * with plain loads and stores: no locked instruction, no cache line shared
+ * between threads, so a multi-threaded benchmark's ns/op is not skewed by
+ * the counting. Reading sums the slots. Threads beyond COUNT_SLOTS share one
+ * slot with atomic adds: still exact. All threads count, as Go's MemStats
+ * do for all goroutines. */
+enum { HEAP_ON_SAMPLE = 1, HEAP_ON_COUNT = 2 };
+#define COUNT_SLOTS 1024
+
+struct count_slot {
+    _Atomic uint64_t allocs, bytes;
+} __attribute__((aligned(64)));
+
+static struct count_slot count_slots[COUNT_SLOTS], count_shared;
+static _Atomic uint32_t count_nslots;
+static _Atomic int count_users; /* nested starts */
+static __thread struct count_slot *count_mine __attribute__((tls_model("initial-exec")));
+
+/* noinline: keeps the hooks' fast path small; it is not on the stack when
+ * sample_alloc unwinds (it has returned by then), so HOOK_FRAMES holds. */
+__attribute__((noinline)) static void count_alloc(size_t size)
+{
+    if (in_hook) /* cprof's own allocations */
+        return;
+    struct count_slot *s = count_mine;
+    if (!s) {
+        uint32_t i = atomic_fetch_add_explicit(&count_nslots, 1, memory_order_relaxed);
+        s = i < COUNT_SLOTS ? &count_slots[i] : &count_shared;
+        count_mine = s;
+    }
+    if (s == &count_shared) {
+        atomic_fetch_add_explicit(&s->allocs, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&s->bytes, size, memory_order_relaxed);
+        return;
+    }
+    /* Only this thread writes its slot; relaxed 64-bit stores keep a reader
+     * from seeing half a value. */
+    atomic_store_explicit(&s->allocs, atomic_load_explicit(&s->allocs, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+    atomic_store_explicit(&s->bytes, atomic_load_explicit(&s->bytes, memory_order_relaxed) + size,
+                          memory_order_relaxed);
+}
+
+void cprof__heap_count_start(void)
+{
+    if (atomic_fetch_add(&count_users, 1) == 0)
+        atomic_fetch_or(&heap_on, HEAP_ON_COUNT);
+}
+
+void cprof__heap_count_stop(void)
+{
+    if (atomic_fetch_sub(&count_users, 1) == 1)
+        atomic_fetch_and(&heap_on, ~HEAP_ON_COUNT);
+}
+
+void cprof__heap_count_read(uint64_t *allocs, uint64_t *bytes)
+{
+    uint32_t n = atomic_load_explicit(&count_nslots, memory_order_relaxed);
+    uint64_t a = atomic_load_explicit(&count_shared.allocs, memory_order_relaxed);
+    uint64_t b = atomic_load_explicit(&count_shared.bytes, memory_order_relaxed);
+    for (uint32_t i = 0; i < n && i < COUNT_SLOTS; i++) {
+        a += atomic_load_explicit(&count_slots[i].allocs, memory_order_relaxed);
+        b += atomic_load_explicit(&count_slots[i].bytes, memory_order_relaxed);
+    }
+    *allocs = a;
+    *bytes = b;
+}
+
+/* ---- End of exact counting ------------------------------------------------------------ */
+
 /* The fast path: one subtraction and one compare when not sampled. */
 static inline void account_alloc(void *p, size_t size)
 {
-    if (!p || !atomic_load_explicit(&heap_on, memory_order_relaxed))
+    int on = atomic_load_explicit(&heap_on, memory_order_relaxed);
+    if (!p || !on)
         return;
+    if (__builtin_expect(on != HEAP_ON_SAMPLE, 0)) { /* counting is on */
+        count_alloc(size);
+        if (!(on & HEAP_ON_SAMPLE))
+            return;
+    }
     bytes_until_sample -= (int64_t)size;
     if (__builtin_expect(bytes_until_sample > 0, 1))
         return;
@@ -455,9 +543,32 @@ static inline void account_free(void *p)
 {
     if (!p || !maybe_sampled(p))
         return;
+    /* Inside cprof while a shard lock is held: a signal handler that
+     * allocates now must pass through, not wait for this lock. */
+    in_hook++;
     struct live_entry e;
     if (live_remove((uintptr_t)p, &e))
         account_free_entry(&e);
+    in_hook--;
+}
+
+/* Leak checking clears new blocks, as valgrind in effect does by knowing
+ * which bytes were never written: otherwise the stale pointers that
+ * uninitialised memory holds (earlier contents, the allocator's free lists)
+ * point into other blocks and hide their leaks. Programs may not rely on
+ * what uninitialised memory holds; the cost is a memset per allocation, in
+ * a mode that records every allocation anyway. */
+static _Atomic int clear_new_blocks;
+
+static inline void clear_new(void *p, size_t size)
+{
+    if (__builtin_expect(atomic_load_explicit(&clear_new_blocks, memory_order_relaxed), 0) && p)
+        memset(p, 0, size);
+}
+
+void cprof__heap_clear_new_blocks(int on)
+{
+    atomic_store(&clear_new_blocks, on);
 }
 
 /* ---- The interposed functions ---------------------------------------------------------- */
@@ -467,6 +578,7 @@ CPROF_API void *malloc(size_t size)
     if (!ready())
         return boot_alloc(size, 16);
     void *p = next_malloc(size);
+    clear_new(p, size);
     account_alloc(p, size);
     return p;
 }
@@ -506,15 +618,21 @@ CPROF_API void *realloc(void *p, size_t size)
     if (!ready())
         return boot_alloc(size, 16);
     struct live_entry e;
+    in_hook++; /* as in account_free */
     int had = p && maybe_sampled(p) && live_remove((uintptr_t)p, &e);
+    in_hook--;
     void *q = next_realloc(p, size);
     if (!q && size && p) { /* failed: p is still allocated, and still sampled */
+        in_hook++;
         if (had)
             live_insert((uintptr_t)p, e.size, e.stack);
+        in_hook--;
         return NULL;
     }
     if (had)
         account_free_entry(&e);
+    if (q && (!p || (had && size > e.size)))
+        clear_new((char *)q + (p ? e.size : 0), size - (p ? e.size : 0));
     account_alloc(q, size);
     return q;
 }
@@ -534,6 +652,7 @@ CPROF_API void *memalign(size_t align, size_t size)
     if (!ready())
         return boot_alloc(size, align);
     void *p = next_memalign(align, size);
+    clear_new(p, size);
     account_alloc(p, size);
     return p;
 }
@@ -545,8 +664,10 @@ CPROF_API int posix_memalign(void **out, size_t align, size_t size)
         return *out ? 0 : ENOMEM;
     }
     int rc = next_posix_memalign(out, align, size);
-    if (rc == 0)
+    if (rc == 0) {
+        clear_new(*out, size);
         account_alloc(*out, size);
+    }
     return rc;
 }
 
@@ -555,6 +676,7 @@ CPROF_API void *aligned_alloc(size_t align, size_t size)
     if (!ready())
         return boot_alloc(size, align);
     void *p = next_aligned_alloc(align, size);
+    clear_new(p, size);
     account_alloc(p, size);
     return p;
 }
@@ -564,6 +686,7 @@ CPROF_API void *valloc(size_t size)
     if (!ready())
         return boot_alloc(size, 4096);
     void *p = next_valloc(size);
+    clear_new(p, size);
     account_alloc(p, size);
     return p;
 }
@@ -573,6 +696,7 @@ CPROF_API void *pvalloc(size_t size)
     if (!ready())
         return boot_alloc(size, 4096);
     void *p = next_pvalloc(size);
+    clear_new(p, size);
     account_alloc(p, size);
     return p;
 }
@@ -595,6 +719,20 @@ uint64_t cprof__heap_inuse_bytes(void)
     return v > 0 ? (uint64_t)v : 0;
 }
 
+int64_t *cprof__heap_countdown_self(void)
+{
+    return &bytes_until_sample;
+}
+
+/* Zero makes the thread's next allocation take the slow path, which draws
+ * a countdown at the current rate. A plain store into another thread's TLS:
+ * at worst that thread overwrites it with its own subtraction, and a
+ * sample comes a little later. */
+static void reset_countdown(int64_t *countdown)
+{
+    __atomic_store_n(countdown, 0, __ATOMIC_RELAXED);
+}
+
 int cprof__heap_in_internal(void)
 {
     return in_hook;
@@ -615,7 +753,7 @@ int cprof__heap_start(long rate)
     if (rate < 0)
         return cprof__fail("heap profile rate %ld is negative", rate);
     if (rate == 0) {
-        atomic_store(&heap_on, 0);
+        atomic_fetch_and(&heap_on, ~HEAP_ON_SAMPLE);
         return 0;
     }
     if (!atomic_load(&filter)) {
@@ -632,8 +770,10 @@ int cprof__heap_start(long rate)
         atomic_store(&stacks, t);
     }
     cprof__unwind_refresh();
-    atomic_store(&sample_rate, rate);
-    atomic_store(&heap_on, 1);
+    long old = atomic_exchange(&sample_rate, rate);
+    atomic_fetch_or(&heap_on, HEAP_ON_SAMPLE);
+    if (rate < old) /* each thread's countdown was drawn at the old rate */
+        cprof__threads_each_countdown(reset_countdown);
     return 0;
 }
 

@@ -38,6 +38,13 @@ int cprof__heap_start(long rate);
 /* Marks the calling thread as inside cprof (writing a profile, symbolizing):
  * its allocations are not sampled. Nests. */
 void cprof__heap_enter_internal(void);
+/* New blocks are cleared while on (leak checking: see heap.c). */
+void cprof__heap_clear_new_blocks(int on);
+
+/* The calling thread's sampling countdown (the registry keeps a pointer to
+ * each thread's, so that a rate change reaches threads mid-countdown). */
+int64_t *cprof__heap_countdown_self(void);
+
 /* Whether the calling thread is inside cprof (or inside a malloc hook). */
 int cprof__heap_in_internal(void);
 void cprof__heap_leave_internal(void);

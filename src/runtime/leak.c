@@ -171,7 +171,7 @@ static void resume_world(void)
 
 /* ---- Marking ------------------------------------------------------------------------------ */
 
-enum { UNREACHED = 0, REACHABLE, DEFINITE, INDIRECT };
+enum { UNREACHED = 0, REACHABLE, DEFINITE, INDIRECT, POSSIBLE, NSTATES };
 
 struct block {
     uintptr_t ptr;
@@ -186,6 +186,7 @@ struct scan {
     size_t *work; /* indices of blocks whose contents are still to scan */
     size_t nwork;
     uintptr_t lo, hi; /* all blocks lie in [lo, hi) */
+    int interior;     /* whether a pointer inside a block counts, or only to its start */
 };
 
 static void gather(void *arg, uintptr_t ptr, size_t size, long stack)
@@ -217,6 +218,8 @@ static struct block *find_block(struct scan *s, uintptr_t v)
     if (!lo)
         return NULL;
     struct block *b = &s->blocks[lo - 1];
+    if (!s->interior)
+        return v == b->ptr ? b : NULL;
     /* A zero-size block still owns its address. */
     return v < b->ptr + (b->size ? b->size : 1) ? b : NULL;
 }
@@ -257,25 +260,47 @@ static void drain(struct scan *s, int from_state, int state)
     }
 }
 
-struct roots_ctx {
-    struct scan *scan;
+/* The writable segments of the loaded objects, listed before the world
+ * stops: dl_iterate_phdr takes the loader's lock, which a stopped thread
+ * may hold. */
+#define MAX_SEGMENTS 4096
+struct segments {
     uintptr_t self_base;
+    size_t n;
+    struct {
+        uintptr_t from, to;
+    } v[MAX_SEGMENTS];
 };
 
-static int scan_object(struct dl_phdr_info *info, size_t size, void *arg)
+static int list_object(struct dl_phdr_info *info, size_t size, void *arg)
 {
-    struct roots_ctx *ctx = arg;
+    struct segments *segs = arg;
     (void)size;
-    if (info->dlpi_addr == ctx->self_base)
+    if (info->dlpi_addr == segs->self_base)
         return 0; /* cprof's own data points at nothing of the program's */
-    for (int i = 0; i < info->dlpi_phnum; i++) {
+    for (int i = 0; i < info->dlpi_phnum && segs->n < MAX_SEGMENTS; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
         if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W))
             continue;
         uintptr_t from = info->dlpi_addr + ph->p_vaddr;
-        scan_words(ctx->scan, from, from + ph->p_memsz, UNREACHED, REACHABLE);
+        segs->v[segs->n].from = from;
+        segs->v[segs->n].to = from + ph->p_memsz;
+        segs->n++;
     }
     return 0;
+}
+
+static struct segments *list_segments(void)
+{
+    struct segments *segs = scan_alloc(sizeof *segs);
+    if (!segs)
+        return NULL;
+    Dl_info self;
+    struct link_map *lm = NULL;
+    if (dladdr1((void *)list_segments, &self, (void **)&lm, RTLD_DL_LINKMAP) && lm)
+        segs->self_base = lm->l_addr;
+    dl_iterate_phdr(list_object, segs);
+    return segs;
 }
 
 /* The static TLS block below the thread pointer (x86-64 TLS variant II)
@@ -295,40 +320,55 @@ static size_t static_tls_size(void)
 }
 
 static void scan_thread(struct scan *s, uintptr_t sp, uintptr_t tp, const uintptr_t *regs,
-                        int nregs)
+                        int nregs, int from, int to)
 {
     uintptr_t hi = cprof__stack_hi(sp);
     if (hi)
-        scan_range(s, sp, sp, hi, UNREACHED, REACHABLE);
+        scan_range(s, sp, sp, hi, from, to);
     size_t tls = static_tls_size();
     if (tp && tls)
-        scan_range(s, tp, tp - tls, tp + TCB_BYTES, UNREACHED, REACHABLE);
+        scan_range(s, tp, tp - tls, tp + TCB_BYTES, from, to);
     if (regs)
-        scan_words(s, (uintptr_t)regs, (uintptr_t)(regs + nregs), UNREACHED, REACHABLE);
+        scan_words(s, (uintptr_t)regs, (uintptr_t)(regs + nregs), from, to);
 }
 
-/* Marks from all roots. The calling thread's stack is scanned from
- * `stack_from` up: the frames of the leak checker itself hold addresses of
- * blocks it is looking at, which must not count as references. */
-static void mark_roots(struct scan *s, uintptr_t stack_from)
+/* Marks from all roots the blocks in state `from` as `to`, and what they
+ * reach. The calling thread's stack is scanned from `stack_from` up: the
+ * frames of the leak checker itself hold addresses of blocks it is looking
+ * at, which must not count as references. */
+static void mark_roots(struct scan *s, const struct segments *segs, uintptr_t stack_from, int from,
+                       int to)
 {
-    Dl_info self;
-    struct roots_ctx ctx = {s, 0};
-    if (dladdr((void *)mark_roots, &self))
-        ctx.self_base = (uintptr_t)self.dli_fbase;
-    struct link_map *lm = NULL;
-    if (dladdr1((void *)mark_roots, &self, (void **)&lm, RTLD_DL_LINKMAP) && lm)
-        ctx.self_base = lm->l_addr;
-    dl_iterate_phdr(scan_object, &ctx);
+    for (size_t i = 0; segs && i < segs->n; i++)
+        scan_words(s, segs->v[i].from, segs->v[i].to, from, to);
 
-    scan_thread(s, stack_from, thread_pointer(), NULL, 0);
+    scan_thread(s, stack_from, thread_pointer(), NULL, 0, from, to);
     int n = atomic_load(&nstopped);
     for (int i = 0; stopped && i < n; i++) {
         struct stopped *t = &stopped[i];
         if (atomic_load(&t->state) == 1) /* 128: the red zone below sp holds live data */
-            scan_thread(s, t->sp - 128, t->tp, t->regs, NGREG);
+            scan_thread(s, t->sp - 128, t->tp, t->regs, NGREG, from, to);
     }
-    drain(s, UNREACHED, REACHABLE);
+    drain(s, from, to);
+}
+
+/* Marks as valgrind does: reachable through pointers to blocks' starts is
+ * still reachable; reachable only with pointers into blocks' middles is
+ * "possibly lost" (glibc's free-list pointers and stale data point into
+ * blocks' middles all the time: counting them as references would hide
+ * real leaks). */
+static void mark(struct scan *s, const struct segments *segs, uintptr_t stack_from)
+{
+    s->interior = 0;
+    mark_roots(s, segs, stack_from, UNREACHED, REACHABLE);
+    s->interior = 1;
+    mark_roots(s, segs, stack_from, UNREACHED, POSSIBLE);
+    for (size_t i = 0; i < s->n; i++)
+        if (s->blocks[i].state == REACHABLE || s->blocks[i].state == POSSIBLE)
+            scan_words(s, s->blocks[i].ptr, s->blocks[i].ptr + s->blocks[i].size, UNREACHED,
+                       POSSIBLE);
+    drain(s, UNREACHED, POSSIBLE);
+    s->interior = 0;
 }
 
 /* Steps 3: classify what is left. */
@@ -412,8 +452,8 @@ static char **load_suppressions(const char *path, int *n)
     return pats;
 }
 
-static const char *const state_name[] = {"", "still reachable", "definitely lost",
-                                         "indirectly lost"};
+static const char *const state_name[NSTATES] = {"", "still reachable", "definitely lost",
+                                                "indirectly lost", "possibly lost"};
 
 /* noinline, and built with frame pointers: its frame address separates its
  * own stack frames from its callers'. */
@@ -436,7 +476,8 @@ __attribute__((noinline)) int cprof__leak_check(const char *suppressions_path)
     }
 
     cprof__threads_refresh_maps(); /* scan_range's bounds; it allocates: before the stop */
-    cprof__heap_lock_live();       /* no thread may be stopped while holding these */
+    struct segments *segs = list_segments();
+    cprof__heap_lock_live(); /* no thread may be stopped while holding these */
     stop_world();
     cprof__heap_each_live_locked(gather, &s);
     qsort(s.blocks, s.n, sizeof *s.blocks, block_cmp);
@@ -444,7 +485,7 @@ __attribute__((noinline)) int cprof__leak_check(const char *suppressions_path)
         s.lo = s.blocks[0].ptr;
         s.hi = s.blocks[s.n - 1].ptr + s.blocks[s.n - 1].size + 1;
     }
-    mark_roots(&s, callers_stack);
+    mark(&s, segs, callers_stack);
     classify_lost(&s);
     resume_world();
     cprof__heap_unlock_live();
@@ -454,7 +495,8 @@ __attribute__((noinline)) int cprof__leak_check(const char *suppressions_path)
     char **sup = load_suppressions(suppressions_path, &nsup);
     struct leak_group *groups = calloc(s.n + 1, sizeof *groups);
     size_t ngroups = 0;
-    uint64_t total_bytes[4] = {0}, total_blocks[4] = {0}, supp_bytes = 0, supp_blocks = 0;
+    uint64_t total_bytes[NSTATES] = {0}, total_blocks[NSTATES] = {0}, supp_bytes = 0,
+             supp_blocks = 0;
     for (size_t i = 0; groups && i < s.n; i++) {
         struct block *b = &s.blocks[i];
         total_bytes[b->state] += b->size;
@@ -510,6 +552,8 @@ __attribute__((noinline)) int cprof__leak_check(const char *suppressions_path)
             (unsigned long long)total_bytes[DEFINITE], (unsigned long long)total_blocks[DEFINITE]);
     fprintf(stderr, "cprof: indirectly lost: %llu bytes in %llu blocks\n",
             (unsigned long long)total_bytes[INDIRECT], (unsigned long long)total_blocks[INDIRECT]);
+    fprintf(stderr, "cprof: possibly lost: %llu bytes in %llu blocks\n",
+            (unsigned long long)total_bytes[POSSIBLE], (unsigned long long)total_blocks[POSSIBLE]);
     fprintf(stderr, "cprof: still reachable: %llu bytes in %llu blocks\n",
             (unsigned long long)total_bytes[REACHABLE],
             (unsigned long long)total_blocks[REACHABLE]);
@@ -523,6 +567,8 @@ __attribute__((noinline)) int cprof__leak_check(const char *suppressions_path)
     free(sup);
     free(groups);
     munmap(s.blocks, s.cap * sizeof *s.blocks);
+    if (segs)
+        munmap(segs, sizeof *segs);
     munmap(s.work, s.cap * sizeof *s.work);
     cprof__heap_leave_internal();
     return total_blocks[DEFINITE] ? 1 : 0;

@@ -317,10 +317,12 @@ void cprof__settings_apply(void)
 
     const char *leak = getenv("CPROF_LEAKCHECK");
     if (leak && *leak && strcmp(leak, "0") && is_target("")) {
-        if (cprof__heap_start(1) < 0)
+        if (cprof__heap_start(1) < 0) {
             cprof__warn("%s", cprof_last_error());
-        else
+        } else {
+            cprof__heap_clear_new_blocks(1);
             cprof__agent_set_leak_check(getenv("CPROF_LEAK_SUPPRESSIONS"));
+        }
     }
 
     const char *cpu = getenv("CPROF_CPUPROFILE");

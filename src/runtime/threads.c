@@ -221,12 +221,19 @@ static int64_t monotonic_ns(void)
 /* Registry lock held. */
 static void add_record(long create_stack)
 {
+    cprof__heap_enter_internal(); /* cprof's memory, not the program's */
     struct record *r = calloc(1, sizeof *r);
+    cprof__heap_leave_internal();
     if (!r)
         return;
     own_slot.tid = self.tid;
-    r->info = (struct cprof_thread_info){self.tid,     self.stack_hi, cprof__wait_self(),
-                                         create_stack, &own_slot,     monotonic_ns()};
+    r->info = (struct cprof_thread_info){.tid = self.tid,
+                                         .stack_hi = self.stack_hi,
+                                         .wait = cprof__wait_self(),
+                                         .create_stack = create_stack,
+                                         .slot = &own_slot,
+                                         .heap_countdown = cprof__heap_countdown_self(),
+                                         .start_ns = monotonic_ns()};
     r->next = records;
     if (records)
         records->prev = r;
@@ -248,6 +255,14 @@ static void remove_record(void)
         r->next->prev = r->prev;
     own_record = NULL;
     free(r);
+}
+
+void cprof__threads_each_countdown(void (*fn)(int64_t *countdown))
+{
+    pthread_mutex_lock(&registry_lock);
+    for (struct record *r = records; r; r = r->next)
+        fn(r->info.heap_countdown);
+    pthread_mutex_unlock(&registry_lock);
 }
 
 size_t cprof__threads_registered(struct cprof_thread_info *out, size_t max)
@@ -313,7 +328,9 @@ __attribute__((noinline)) static int create(pthread_t *thread, const pthread_att
     pthread_create_fn real = resolve_pthread_create();
     if (!real)
         return EAGAIN;
+    cprof__heap_enter_internal(); /* cprof's memory, not the program's */
     struct start_args *a = malloc(sizeof *a);
+    cprof__heap_leave_internal();
     if (!a)
         return real(thread, attr, fn, arg); /* run it unwatched rather than fail the program */
     *a = (struct start_args){fn, arg, internal, -1};

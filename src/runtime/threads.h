@@ -70,6 +70,7 @@ struct cprof_thread_info {
     struct cprof_wait *wait;        /* the thread's own wait record (sync.h) */
     long create_stack;              /* index in the threadcreate table, or -1 */
     struct cprof_thread_slot *slot; /* the thread's CPU sampler slot */
+    int64_t *heap_countdown;        /* the thread's heap sampling countdown (heap.c) */
     int64_t start_ns;               /* CLOCK_MONOTONIC */
 };
 
@@ -84,6 +85,10 @@ struct cprof_samples;
 struct cprof_samples *cprof__threads_track_creation(void);
 /* The threadcreate table, or NULL when creation stacks are not recorded. */
 struct cprof_samples *cprof__threadcreate_table(void);
+
+/* Calls fn with each registered thread's heap sampling countdown. Takes
+ * the registry lock. */
+void cprof__threads_each_countdown(void (*fn)(int64_t *countdown));
 
 /* Takes and releases the registry lock (samplers starting and stopping). */
 void cprof__threads_lock(void);
