@@ -11,7 +11,7 @@ golang-go
 clang libclang-rt-14-dev
 valgrind
 google-perftools libgoogle-perftools-dev heaptrack
-procps curl
+procps curl graphviz libxml2-utils
 "
 
 missing=""

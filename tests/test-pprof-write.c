@@ -5,6 +5,7 @@
  * refuses to make one), and seeded pseudo-random bytes.
  *
  *   test-pprof-write golden|heap|labels|dangling|random FILE
+ *   test-pprof-write golden-hot2x|listing|tagged|large FILE   (the reports' tests)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -178,10 +179,145 @@ static int random_bytes(const char *path)
     return fclose(out) ? 1 : 0;
 }
 
+/* ==== Profiles for the report tests (tests/test-report-*.sh) ==============
+ * Kept apart from the ones above so that the top tests' numbers never move.
+ */
+
+/* The golden profile with hot's weight doubled (300 samples instead of
+ * 150): `cprof diff` against golden must report +1.50s on hot and on work
+ * and main's cum, and nothing else. */
+static int golden_hot2x(const char *path)
+{
+    cprof_pb *pb = cprof_pb_new();
+    cprof_pb_add_sample_type(pb, "samples", "count");
+    cprof_pb_add_sample_type(pb, "cpu", "nanoseconds");
+    cprof_pb_set_period(pb, "cpu", "nanoseconds", 10 * MS);
+    cprof_pb_set_time(pb, 1700000000LL * 1000000000LL, 3000 * MS);
+    cprof_pb_mapping_info mi = {0x400000, 0x500000, 0, "/usr/bin/golden", "0123abcd", 1, 1, 1, 1};
+    uint64_t m = cprof_pb_mapping(pb, &mi);
+    uint64_t main_ = loc(pb, m, 0x401000, fn(pb, "main"), 0);
+    uint64_t work = loc(pb, m, 0x401100, fn(pb, "work"), 0);
+    uint64_t hot = loc(pb, m, 0x401200, fn(pb, "hot"), 0);
+    uint64_t inl = loc(pb, m, 0x401300, fn(pb, "helper"), fn(pb, "work"));
+    uint64_t rec = loc(pb, m, 0x401400, fn(pb, "rec"), 0);
+    uint64_t tiny = loc(pb, m, 0x401500, fn(pb, "tiny"), 0);
+    uint64_t bare = cprof_pb_location(pb, m, 0x401600, NULL, 0);
+    cpu_samples(pb, (uint64_t[]){hot, work, main_}, 3, 300);
+    cpu_samples(pb, (uint64_t[]){inl, main_}, 2, 50);
+    cpu_samples(pb, (uint64_t[]){rec, rec, rec, main_}, 4, 30);
+    cpu_samples(pb, (uint64_t[]){bare, main_}, 2, 15);
+    cpu_samples(pb, (uint64_t[]){main_}, 1, 4);
+    cpu_samples(pb, (uint64_t[]){tiny, work, main_}, 3, 1);
+    return finish(pb, path);
+}
+
+/* A location at a source line of listing.c (tests/golden/report/src/). */
+static uint64_t src_loc(cprof_pb *pb, uint64_t map, uint64_t addr, uint64_t f, int64_t line)
+{
+    cprof_pb_line l = {f, line};
+    return cprof_pb_location(pb, map, addr, &l, 1);
+}
+
+/*
+ * For `cprof list`: functions of src/listing.c with known lines, 1 s in
+ * 100 samples of 10ms:
+ *   main (starts line 20) calls sum at line 24 (70) and scale at line 26 (30)
+ *   sum (starts line 5) spends 40 at line 8 and 30 at line 9
+ *   scale (no start line) spends 30 at line 15
+ *   nofile: a function without a source file (10 samples, under main:24)
+ *   beyond: a function whose line 200 is past the end of the file (5)
+ */
+static int listing(const char *path)
+{
+    cprof_pb *pb = cprof_pb_new();
+    cprof_pb_add_sample_type(pb, "samples", "count");
+    cprof_pb_add_sample_type(pb, "cpu", "nanoseconds");
+    cprof_pb_set_period(pb, "cpu", "nanoseconds", 10 * MS);
+    cprof_pb_mapping_info mi = {0x400000, 0x500000, 0, "/usr/bin/listing", NULL, 1, 1, 1, 0};
+    uint64_t m = cprof_pb_mapping(pb, &mi);
+    const char *file = "/build/project/src/listing.c";
+    uint64_t fmain = cprof_pb_function(pb, "main", "main", file, 20);
+    uint64_t fsum = cprof_pb_function(pb, "sum", "sum", file, 5);
+    uint64_t fscale = cprof_pb_function(pb, "scale", "scale", file, 0);
+    uint64_t fnofile = cprof_pb_function(pb, "nofile", "nofile", NULL, 0);
+    uint64_t fbeyond = cprof_pb_function(pb, "beyond", "beyond", file, 0);
+    uint64_t m24 = src_loc(pb, m, 0x1024, fmain, 24), m26 = src_loc(pb, m, 0x1026, fmain, 26);
+    uint64_t s8 = src_loc(pb, m, 0x1008, fsum, 8), s9 = src_loc(pb, m, 0x1009, fsum, 9);
+    uint64_t c15 = src_loc(pb, m, 0x1015, fscale, 15);
+    uint64_t nf = src_loc(pb, m, 0x2000, fnofile, 3);
+    uint64_t b200 = src_loc(pb, m, 0x2200, fbeyond, 200);
+    cpu_samples(pb, (uint64_t[]){s8, m24}, 2, 40);
+    cpu_samples(pb, (uint64_t[]){s9, m24}, 2, 30);
+    cpu_samples(pb, (uint64_t[]){c15, m26}, 2, 30);
+    cpu_samples(pb, (uint64_t[]){nf, m24}, 2, 10);
+    cpu_samples(pb, (uint64_t[]){b200, m26}, 2, 5);
+    return finish(pb, path);
+}
+
+/* For -tagfocus: the same stack under two labels, 60 and 40 samples, and
+ * a numeric label. */
+static int tagged(const char *path)
+{
+    cprof_pb *pb = cprof_pb_new();
+    cprof_pb_add_sample_type(pb, "samples", "count");
+    cprof_pb_add_sample_type(pb, "cpu", "nanoseconds");
+    cprof_pb_set_period(pb, "cpu", "nanoseconds", 10 * MS);
+    uint64_t main_ = loc(pb, 0, 0, fn(pb, "main"), 0);
+    uint64_t a = loc(pb, 0, 0, fn(pb, "handle_search"), 0);
+    uint64_t b = loc(pb, 0, 0, fn(pb, "handle_health"), 0);
+    cprof_pb_label ls[2] = {{"handler", "search", 0, NULL}, {"bytes", NULL, 4096, "bytes"}};
+    cprof_pb_label lh[2] = {{"handler", "health", 0, NULL}, {"bytes", NULL, 16, "bytes"}};
+    int64_t v[2] = {60, 600 * MS}, w[2] = {40, 400 * MS};
+    cprof_pb_add_sample(pb, (uint64_t[]){a, main_}, 2, v, 2, ls, 2);
+    cprof_pb_add_sample(pb, (uint64_t[]){b, main_}, 2, w, 2, lh, 2);
+    return finish(pb, path);
+}
+
+/* For the benchmark (scripts/bench-report.sh): 100,000 samples over 10,000
+ * locations of 2,000 functions, stacks 8 to 40 deep, from a fixed seed. */
+static int large(const char *path)
+{
+    enum { NFUNC = 2000, NLOC = 10000, NSAMPLE = 100000 };
+    cprof_pb *pb = cprof_pb_new();
+    cprof_pb_add_sample_type(pb, "samples", "count");
+    cprof_pb_add_sample_type(pb, "cpu", "nanoseconds");
+    cprof_pb_set_period(pb, "cpu", "nanoseconds", 10 * MS);
+    cprof_pb_set_time(pb, 1700000000LL * 1000000000LL, 1000000 * MS);
+    cprof_pb_mapping_info mi = {0x400000, 0x4000000, 0, "/usr/bin/large", NULL, 1, 1, 1, 0};
+    uint64_t m = cprof_pb_mapping(pb, &mi);
+    static uint64_t funcs[NFUNC], locs[NLOC];
+    char name[64];
+    for (int i = 0; i < NFUNC; i++) {
+        snprintf(name, sizeof name, "module%d_function%d", i % 50, i);
+        funcs[i] = cprof_pb_function(pb, name, name, "/src/large.c", i * 10 + 1);
+    }
+    for (int i = 0; i < NLOC; i++) {
+        cprof_pb_line l = {funcs[i % NFUNC], (i % NFUNC) * 10 + 2 + i / NFUNC};
+        locs[i] = cprof_pb_location(pb, m, 0x400000 + (uint64_t)i * 16, &l, 1);
+    }
+    uint64_t x = 0x9e3779b97f4a7c15ULL, stack[40];
+    for (int s = 0; s < NSAMPLE; s++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        size_t depth = 8 + x % 33;
+        /* Shared roots, varied leaves: like a real program's tree. */
+        for (size_t d = 0; d < depth; d++) {
+            uint64_t r = x >> (d % 48);
+            size_t pick = d < 3 ? d * 7 + (r % 3) : (r * 2654435761u + d * 131) % NLOC;
+            stack[depth - 1 - d] = locs[pick];
+        }
+        int64_t v[2] = {1, 10 * MS};
+        cprof_pb_add_sample(pb, stack, depth, v, 2, NULL, 0);
+    }
+    return finish(pb, path);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
-        fprintf(stderr, "usage: test-pprof-write golden|heap|labels|dangling|random FILE\n");
+        fprintf(stderr, "usage: test-pprof-write golden|heap|labels|dangling|random|"
+                        "golden-hot2x|listing|tagged|large FILE\n");
         return 2;
     }
     const char *kind = argv[1], *path = argv[2];
@@ -195,6 +331,14 @@ int main(int argc, char **argv)
         return dangling(path);
     if (!strcmp(kind, "random"))
         return random_bytes(path);
+    if (!strcmp(kind, "golden-hot2x"))
+        return golden_hot2x(path);
+    if (!strcmp(kind, "listing"))
+        return listing(path);
+    if (!strcmp(kind, "tagged"))
+        return tagged(path);
+    if (!strcmp(kind, "large"))
+        return large(path);
     fprintf(stderr, "test-pprof-write: unknown kind %s\n", kind);
     return 2;
 }

@@ -19,13 +19,20 @@ struct command {
 static const struct command commands[] = {
     {"run", cmd_run, "run a program with profiling on: cprof run [flags] -- PROGRAM [ARGS...]"},
     {"top", cmd_top, "print the functions with the most samples: cprof top [flags] FILE"},
+    {"list", cmd_list, "source lines of functions with their values: cprof list REGEX FILE"},
+    {"peek", cmd_peek, "callers and callees of functions: cprof peek REGEX FILE"},
+    {"flame", cmd_flame, "interactive SVG flame graph: cprof flame -o flame.svg FILE"},
+    {"folded", cmd_folded, "folded stacks for flamegraph.pl and speedscope: cprof folded FILE"},
+    {"dot", cmd_dot, "call graph through Graphviz: cprof dot -o graph.svg FILE"},
+    {"diff", cmd_diff, "what changed between two profiles: cprof diff -base OLD NEW"},
+    {"explain", cmd_explain, "a short Markdown report of what to fix: cprof explain FILE"},
 };
 
 static void usage(FILE *out)
 {
     fprintf(out, "usage: cprof COMMAND [flags] [args]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(out, "  %-6s %s\n", commands[i].name, commands[i].summary);
+        fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\n'cprof COMMAND -h' shows a command's flags; 'cprof version' its version.\n");
 }
 

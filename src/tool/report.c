@@ -11,6 +11,8 @@
  * matching them lets users compare our output with Go's line for line.
  */
 #include "report.h"
+#include "fetch.h"
+#include "filter.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -93,12 +95,17 @@ struct prof_frames {
     uint32_t *len; /* by location position */
 };
 
-struct report_priv {
-    char **names;
-    uint64_t *name_hash;
-    size_t nnames, names_cap, name_hash_cap;
-    uint32_t *slots; /* open addressing: name id + 1, 0 = empty */
+/* Interned strings with dense ids. */
+struct strtab {
+    char **str;
+    uint64_t *hash;
+    size_t n, cap, hash_cap;
+    uint32_t *slots; /* open addressing: id + 1, 0 = empty */
     size_t mask;
+};
+
+struct report_priv {
+    struct strtab names, files;
 
     struct prof_frames *pf;
     report_frame *frames;
@@ -108,63 +115,103 @@ struct report_priv {
     size_t stack_cap;
 };
 
-/* ---- the name table ----------------------------------------------------- */
+/* ---- the string tables ------------------------------------------------- */
 
-static int names_rehash(struct report_priv *r)
+static int strtab_rehash(struct strtab *t)
 {
-    size_t ncap = r->slots ? (r->mask + 1) * 2 : 256;
+    size_t ncap = t->slots ? (t->mask + 1) * 2 : 256;
     uint32_t *ns = calloc(ncap, sizeof *ns);
     if (!ns)
         return -1;
-    for (size_t id = 0; id < r->nnames; id++) {
-        size_t i = r->name_hash[id] & (ncap - 1);
+    for (size_t id = 0; id < t->n; id++) {
+        size_t i = t->hash[id] & (ncap - 1);
         while (ns[i])
             i = (i + 1) & (ncap - 1);
         ns[i] = (uint32_t)id + 1;
     }
-    free(r->slots);
-    r->slots = ns;
-    r->mask = ncap - 1;
+    free(t->slots);
+    t->slots = ns;
+    t->mask = ncap - 1;
     return 0;
 }
 
-/* Returns the id of name, adding it if new; -1 when out of memory. */
-static int64_t name_intern(struct report_priv *r, const char *name)
+/* Returns the id of s, adding it if new; -1 when out of memory. */
+static int64_t strtab_intern(struct strtab *t, const char *s)
 {
-    uint64_t h = hash_str(name);
-    for (size_t i = r->slots ? h & r->mask : 0; r->slots; i = (i + 1) & r->mask) {
-        uint32_t s = r->slots[i];
-        if (!s)
+    uint64_t h = hash_str(s);
+    for (size_t i = t->slots ? h & t->mask : 0; t->slots; i = (i + 1) & t->mask) {
+        uint32_t slot = t->slots[i];
+        if (!slot)
             break;
-        if (r->name_hash[s - 1] == h && !strcmp(r->names[s - 1], name))
-            return s - 1;
+        if (t->hash[slot - 1] == h && !strcmp(t->str[slot - 1], s))
+            return slot - 1;
     }
-    if ((r->nnames + 1) * 2 > (r->slots ? r->mask + 1 : 0) && names_rehash(r))
+    if ((t->n + 1) * 2 > (t->slots ? t->mask + 1 : 0) && strtab_rehash(t))
         return -1;
-    if (grow((void **)&r->names, &r->names_cap, r->nnames + 1, sizeof *r->names) ||
-        grow((void **)&r->name_hash, &r->name_hash_cap, r->nnames + 1, sizeof *r->name_hash))
+    if (grow((void **)&t->str, &t->cap, t->n + 1, sizeof *t->str) ||
+        grow((void **)&t->hash, &t->hash_cap, t->n + 1, sizeof *t->hash))
         return -1;
-    char *copy = strdup(name);
+    char *copy = strdup(s);
     if (!copy)
         return -1;
-    size_t id = r->nnames++;
-    r->names[id] = copy;
-    r->name_hash[id] = h;
-    size_t i = h & r->mask;
-    while (r->slots[i])
-        i = (i + 1) & r->mask;
-    r->slots[i] = (uint32_t)id + 1;
+    size_t id = t->n++;
+    t->str[id] = copy;
+    t->hash[id] = h;
+    size_t i = h & t->mask;
+    while (t->slots[i])
+        i = (i + 1) & t->mask;
+    t->slots[i] = (uint32_t)id + 1;
     return (int64_t)id;
+}
+
+static int64_t strtab_find(const struct strtab *t, const char *s)
+{
+    uint64_t h = hash_str(s);
+    for (size_t i = t->slots ? h & t->mask : 0; t->slots && t->slots[i]; i = (i + 1) & t->mask) {
+        uint32_t slot = t->slots[i];
+        if (t->hash[slot - 1] == h && !strcmp(t->str[slot - 1], s))
+            return slot - 1;
+    }
+    return -1;
+}
+
+static void strtab_free(struct strtab *t)
+{
+    for (size_t i = 0; i < t->n; i++)
+        free(t->str[i]);
+    free(t->str);
+    free(t->hash);
+    free(t->slots);
+}
+
+static int64_t name_intern(struct report_priv *r, const char *name)
+{
+    return strtab_intern(&r->names, name);
 }
 
 size_t report_name_count(const report_input *in)
 {
-    return in->priv->nnames;
+    return in->priv->names.n;
 }
 
 const char *report_name(const report_input *in, uint32_t id)
 {
-    return id < in->priv->nnames ? in->priv->names[id] : "";
+    return id < in->priv->names.n ? in->priv->names.str[id] : "";
+}
+
+int64_t report_name_id(const report_input *in, const char *name)
+{
+    return strtab_find(&in->priv->names, name);
+}
+
+size_t report_file_count(const report_input *in)
+{
+    return in->priv->files.n;
+}
+
+const char *report_file(const report_input *in, uint32_t id)
+{
+    return id < in->priv->files.n ? in->priv->files.str[id] : "";
 }
 
 /* ---- frames of each location -------------------------------------------- */
@@ -198,21 +245,51 @@ static int64_t line_name(struct report_priv *r, const cprof_profile *p,
     return name[0] ? name_intern(r, name) : nameless(r, p, l);
 }
 
-static int push_frame(struct report_priv *r, int64_t name, int inlined)
+static int32_t clamp_line(int64_t v)
 {
-    if (name < 0 || grow((void **)&r->frames, &r->frames_cap, r->nframes + 1, sizeof *r->frames))
+    return v < 0 ? 0 : v > INT32_MAX ? INT32_MAX : (int32_t)v;
+}
+
+static int push_frame(struct report_priv *r, int64_t name, int inlined, int64_t file, int32_t line,
+                      int32_t start)
+{
+    if (name < 0 || file < 0 ||
+        grow((void **)&r->frames, &r->frames_cap, r->nframes + 1, sizeof *r->frames))
         return -1;
-    r->frames[r->nframes++] = (report_frame){(uint32_t)name, (uint32_t)inlined};
+    r->frames[r->nframes++] =
+        (report_frame){(uint32_t)name, (uint32_t)inlined, (uint32_t)file, line, start, 0};
     return 0;
+}
+
+/* In a profile with mappings, a location without one is a synthetic frame
+ * (a profiler's wrapper, e.g. the pthread_mutex_unlock that cprof's mutex
+ * profile ends in), not the program's code; in one without any, every
+ * location counts as the program's. */
+static int in_library(const cprof_profile *p, const Perftools__Profiles__Location *l)
+{
+    if (p->pb->n_mapping == 0)
+        return 0;
+    return !l->mapping_id || l->mapping_id != p->pb->mapping[0]->id;
+}
+
+static int line_frame(struct report_priv *r, const cprof_profile *p,
+                      const Perftools__Profiles__Location *l, size_t j)
+{
+    const Perftools__Profiles__Line *line = l->line[j];
+    const Perftools__Profiles__Function *f = cprof_profile_function(p, line->function_id);
+    int64_t file = strtab_intern(&r->files, f ? cprof_profile_str(p, f->filename) : "");
+    int32_t start = f ? clamp_line(f->start_line) : 0;
+    return push_frame(r, line_name(r, p, l, line), j + 1 < l->n_line, file, clamp_line(line->line),
+                      start);
 }
 
 static int location_frames(struct report_priv *r, const cprof_profile *p,
                            const Perftools__Profiles__Location *l)
 {
     if (l->n_line == 0)
-        return push_frame(r, nameless(r, p, l), 0);
+        return push_frame(r, nameless(r, p, l), 0, 0, 0, 0);
     for (size_t j = 0; j < l->n_line; j++)
-        if (push_frame(r, line_name(r, p, l, l->line[j]), j + 1 < l->n_line))
+        if (line_frame(r, p, l, j))
             return -1;
     return 0;
 }
@@ -229,6 +306,9 @@ static int profile_frames(struct report_priv *r, const cprof_profile *p, struct 
         if (location_frames(r, p, p->pb->location[i]))
             return -1;
         pf->len[i] = (uint32_t)(r->nframes - pf->off[i]);
+        int lib = in_library(p, p->pb->location[i]);
+        for (size_t j = pf->off[i]; j < r->nframes; j++)
+            r->frames[j].lib = (uint32_t)lib;
     }
     return 0;
 }
@@ -299,18 +379,27 @@ static int choose_sample_index(const report_input *in, const char *want, char *e
     return -1;
 }
 
-static int load_profiles(report_input *in, char **paths, size_t npaths, char *err, size_t errlen)
+/* A file, or the answer of a live endpoint for an http(s):// URL. */
+cprof_profile *report_read(const char *path, char *err, size_t errlen)
 {
-    in->profiles = calloc(npaths, sizeof *in->profiles);
-    if (!in->profiles) {
-        set_err(err, errlen, "out of memory");
-        return -1;
-    }
-    for (size_t i = 0; i < npaths; i++) {
-        in->profiles[i] = cprof_profile_read_file(paths[i], err, errlen);
-        if (!in->profiles[i])
-            return -1;
-        in->nprofiles = i + 1;
+    if (strncmp(path, "http://", 7) && strncmp(path, "https://", 8))
+        return cprof_profile_read_file(path, err, errlen);
+    uint8_t *data;
+    size_t len;
+    if (tool_fetch_url(path, &data, &len, err, errlen))
+        return NULL;
+    char why[256];
+    cprof_profile *p = cprof_profile_parse(data, len, why, sizeof why);
+    free(data);
+    if (!p)
+        set_err(err, errlen, "%s: %s", path, why);
+    return p;
+}
+
+/* Checks that profiles[0..n) can be added up. */
+static int check_profiles(report_input *in, char **paths, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < in->nprofiles; i++) {
         if (in->profiles[i]->pb->n_sample_type == 0) {
             set_err(err, errlen, "%s: profile has no sample types", paths[i]);
             return -1;
@@ -320,6 +409,24 @@ static int load_profiles(report_input *in, char **paths, size_t npaths, char *er
                     paths[0]);
             return -1;
         }
+    }
+    return 0;
+}
+
+static int load_profiles(report_input *in, char **paths, size_t npaths, char *err, size_t errlen)
+{
+    in->profiles = calloc(npaths, sizeof *in->profiles);
+    if (!in->profiles) {
+        set_err(err, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < npaths; i++) {
+        in->profiles[i] = report_read(paths[i], err, errlen);
+        if (!in->profiles[i])
+            return -1;
+        in->nprofiles = i + 1;
+        if (check_profiles(in, paths, err, errlen))
+            return -1;
     }
     return 0;
 }
@@ -366,18 +473,22 @@ static int build_frames(report_input *in)
     return 0;
 }
 
-int report_open(report_input *in, char **paths, size_t npaths, const char *sample_index, char *err,
-                size_t errlen)
+static int open_start(report_input *in, char **paths, char *err, size_t errlen)
 {
     memset(in, 0, sizeof *in);
     in->paths = paths;
     in->priv = calloc(1, sizeof *in->priv);
-    if (!in->priv) {
+    /* File id 0 is "": frames without a file. */
+    if (!in->priv || strtab_intern(&in->priv->files, "") != 0) {
         set_err(err, errlen, "out of memory");
         return -1;
     }
-    if (load_profiles(in, paths, npaths, err, errlen))
-        return -1;
+    return 0;
+}
+
+/* Everything after the profiles are in. */
+static int open_finish(report_input *in, const char *sample_index, char *err, size_t errlen)
+{
     int si = choose_sample_index(in, sample_index, err, errlen);
     if (si < 0)
         return -1;
@@ -394,15 +505,50 @@ int report_open(report_input *in, char **paths, size_t npaths, const char *sampl
     return 0;
 }
 
+int report_open(report_input *in, char **paths, size_t npaths, const char *sample_index, char *err,
+                size_t errlen)
+{
+    if (open_start(in, paths, err, errlen) || load_profiles(in, paths, npaths, err, errlen))
+        return -1;
+    return open_finish(in, sample_index, err, errlen);
+}
+
+int report_open_parsed(report_input *in, cprof_profile **profiles, char **paths, size_t n,
+                       const report_options *o, char *err, size_t errlen)
+{
+    if (open_start(in, paths, err, errlen) ||
+        !(in->profiles = calloc(n ? n : 1, sizeof *in->profiles))) {
+        for (size_t i = 0; i < n; i++)
+            cprof_profile_free(profiles[i]);
+        set_err(err, errlen, "out of memory");
+        return -1;
+    }
+    memcpy(in->profiles, profiles, n * sizeof *profiles);
+    in->nprofiles = n;
+    if (check_profiles(in, paths, err, errlen) || open_finish(in, o->sample_index, err, errlen))
+        return -1;
+    return report_filter_new(o, &in->filter, err, errlen);
+}
+
+int report_open_opts(report_input *in, char **paths, size_t npaths, const report_options *o,
+                     char *err, size_t errlen)
+{
+    if (report_open(in, paths, npaths, o->sample_index, err, errlen))
+        return -1;
+    return report_filter_new(o, &in->filter, err, errlen);
+}
+
+size_t report_active_filters(const report_input *in, const char **out, size_t max)
+{
+    return in->filter ? report_filter_describe(in->filter, out, max) : 0;
+}
+
 void report_close(report_input *in)
 {
     struct report_priv *r = in->priv;
     if (r) {
-        for (size_t i = 0; i < r->nnames; i++)
-            free(r->names[i]);
-        free(r->names);
-        free(r->name_hash);
-        free(r->slots);
+        strtab_free(&r->names);
+        strtab_free(&r->files);
         for (size_t k = 0; r->pf && k < in->nprofiles; k++) {
             free(r->pf[k].off);
             free(r->pf[k].len);
@@ -412,6 +558,7 @@ void report_close(report_input *in)
         free(r->stack);
         free(r);
     }
+    report_filter_free(in->filter);
     for (size_t k = 0; k < in->nprofiles; k++)
         cprof_profile_free(in->profiles[k]);
     free(in->profiles);
@@ -452,6 +599,8 @@ int report_each_sample(report_input *in, report_sample_cb cb, void *ctx)
                 continue;
             if (sample_stack(in, k, s, &n))
                 return -1;
+            if (in->filter && !report_filter_sample(in->filter, in, k, s, in->priv->stack, &n))
+                continue;
             int rc = cb(ctx, in->priv->stack, n, v);
             if (rc)
                 return rc;
@@ -522,7 +671,7 @@ static ptrdiff_t edge_find(report_graph *g, uint32_t caller, uint32_t callee, in
         return -1;
     t->stamp_cap = cap;
     size_t e = g->nedges++;
-    g->edges[e] = (report_edge){caller, callee, 0, inlined};
+    g->edges[e] = (report_edge){caller, callee, 0, inlined, 0};
     t->stamp[e] = 0;
     t->slots[i] = (uint32_t)e + 1;
     return (ptrdiff_t)e;
@@ -530,7 +679,8 @@ static ptrdiff_t edge_find(report_graph *g, uint32_t caller, uint32_t callee, in
 
 /* Once per sample per edge, as pprof: recursion must not inflate weights.
  * Only that first occurrence votes on whether the call was inlined. */
-static int edge_add(struct graph_walk *w, uint32_t caller, uint32_t callee, int64_t v, int inlined)
+static int edge_add(struct graph_walk *w, uint32_t caller, uint32_t callee, int64_t v, int inlined,
+                    int residual)
 {
     ptrdiff_t e = edge_find(w->g, caller, callee, inlined);
     if (e < 0)
@@ -541,6 +691,8 @@ static int edge_add(struct graph_walk *w, uint32_t caller, uint32_t callee, int6
     w->g->edges[e].weight = add_wrap(w->g->edges[e].weight, v);
     if (!inlined)
         w->g->edges[e].inline_only = 0;
+    if (residual)
+        w->g->edges[e].residual = 1;
     return 0;
 }
 
@@ -550,19 +702,23 @@ static int graph_sample(void *ctx, const report_frame *f, size_t n, int64_t v)
 {
     struct graph_walk *w = ctx;
     int64_t parent = -1;
+    int residual = 0; /* frames were skipped since the parent */
     w->serial++;
     for (size_t k = n; k-- > 0;) {
         uint32_t id = f[k].name;
-        if (w->keep && !w->keep[id])
+        if (w->keep && !w->keep[id]) {
+            residual = 1;
             continue;
+        }
         if (w->seen[id] != w->serial) {
             w->seen[id] = w->serial;
             w->g->nodes[id].cum = add_wrap(w->g->nodes[id].cum, v);
         }
         if (parent >= 0 && (uint32_t)parent != id &&
-            edge_add(w, (uint32_t)parent, id, v, (int)f[k].inlined))
+            edge_add(w, (uint32_t)parent, id, v, (int)f[k].inlined, residual))
             return -1;
         parent = id;
+        residual = 0;
     }
     if (n > 0 && (!w->keep || w->keep[f[0].name]))
         w->g->nodes[f[0].name].flat = add_wrap(w->g->nodes[f[0].name].flat, v);
@@ -593,6 +749,182 @@ void report_graph_free(report_graph *g)
         free(g->tab);
     }
     memset(g, 0, sizeof *g);
+}
+
+/* ---- the trimmed graph -------------------------------------------------- */
+
+/* The order pprof sorts a report's nodes in, with names to break ties. */
+struct sort_ctx {
+    const report_input *in;
+    const report_node *nodes;
+    int cum;
+};
+
+static int cmp_abs_desc(int64_t a, int64_t b)
+{
+    a = abs64(a);
+    b = abs64(b);
+    return a > b ? -1 : a < b;
+}
+
+static int cmp_nodes(const void *x, const void *y, void *arg)
+{
+    const struct sort_ctx *c = arg;
+    uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+    const report_node *na = &c->nodes[a], *nb = &c->nodes[b];
+    int r = c->cum ? cmp_abs_desc(na->cum, nb->cum) : cmp_abs_desc(na->flat, nb->flat);
+    if (!r)
+        r = strcmp(report_name(c->in, a), report_name(c->in, b));
+    if (!r)
+        r = c->cum ? cmp_abs_desc(na->flat, nb->flat) : cmp_abs_desc(na->cum, nb->cum);
+    return r;
+}
+
+/* Nodes with a value whose cum reaches the cutoff, in report order. */
+static int trim_nodes(report_input *in, const report_graph *g, int64_t cutoff, int cum,
+                      report_trimmed *t)
+{
+    size_t n = report_name_count(in);
+    t->order = calloc(n ? n : 1, sizeof *t->order);
+    if (!t->order)
+        return -1;
+    for (uint32_t id = 0; id < n; id++) {
+        const report_node *node = &g->nodes[id];
+        if (node->flat == 0 && node->cum == 0)
+            continue;
+        t->flat_total = add_wrap(t->flat_total, node->flat);
+        t->order[t->norder++] = id;
+    }
+    size_t kept = 0;
+    for (size_t i = 0; i < t->norder; i++)
+        if (cutoff <= 0 || abs64(g->nodes[t->order[i]].cum) >= cutoff)
+            t->order[kept++] = t->order[i];
+    t->dropped_nodes = t->norder - kept;
+    t->norder = t->orig = kept;
+    struct sort_ctx c = {in, g->nodes, cum};
+    qsort_r(t->order, t->norder, sizeof *t->order, cmp_nodes, &c);
+    return 0;
+}
+
+int report_trim(report_input *in, long nodecount, double nodefraction, double edgefraction, int cum,
+                report_trimmed *t)
+{
+    memset(t, 0, sizeof *t);
+    report_graph full;
+    if (report_graph_build(in, NULL, &full))
+        goto fail_full;
+    int64_t total = 0;
+    for (size_t id = 0; id < report_name_count(in); id++)
+        total = add_wrap(total, full.nodes[id].flat);
+    /* Cut on the sum of flat values (not the profile total, which also
+     * counts samples without any location), as pprof does. */
+    int64_t node_cut = abs64((int64_t)((double)total * nodefraction));
+    if (trim_nodes(in, &full, node_cut, cum, t))
+        goto fail_full;
+    report_graph_free(&full);
+    if (nodecount > 0 && (size_t)nodecount < t->norder)
+        t->norder = (size_t)nodecount;
+    t->keep = calloc(report_name_count(in) + 1, 1);
+    if (!t->keep)
+        goto fail;
+    for (size_t i = 0; i < t->norder; i++)
+        t->keep[t->order[i]] = 1;
+    if (report_graph_build(in, t->keep, &t->g))
+        goto fail;
+    struct sort_ctx c = {in, t->g.nodes, cum};
+    qsort_r(t->order, t->norder, sizeof *t->order, cmp_nodes, &c);
+    int64_t edge_cut = abs64((int64_t)((double)total * edgefraction));
+    for (size_t e = 0; e < t->g.nedges; e++)
+        if (abs64(t->g.edges[e].weight) < edge_cut) {
+            t->g.edges[e].weight = 0; /* marks it dropped: see report_trimmed_edge_kept */
+            t->dropped_edges++;
+        }
+    return 0;
+fail_full:
+    report_graph_free(&full);
+fail:
+    report_trimmed_free(t);
+    return -1;
+}
+
+int report_trimmed_edge_kept(const report_trimmed *t, size_t e)
+{
+    return t->g.edges[e].weight != 0;
+}
+
+void report_trimmed_free(report_trimmed *t)
+{
+    report_graph_free(&t->g);
+    free(t->order);
+    free(t->keep);
+    memset(t, 0, sizeof *t);
+}
+
+void report_trimmed_unit(const report_input *in, const report_trimmed *t, char *unit, size_t len)
+{
+    if (t->norder == 0) {
+        snprintf(unit, len, "minimum");
+        return;
+    }
+    int64_t min = 0;
+    for (size_t i = 0; i < t->norder; i++) {
+        const report_node *n = &t->g.nodes[t->order[i]];
+        int64_t v = abs64(n->flat) ? abs64(n->flat) : abs64(n->cum);
+        if (v > 0 && (min == 0 || v < min))
+            min = v;
+    }
+    report_pick_unit(in->sample_unit, min, in->total, unit, len);
+}
+
+void report_print_showing(FILE *out, const report_input *in, const report_trimmed *t,
+                          double nodefraction, double edgefraction, const char *unit,
+                          int with_edges)
+{
+    int64_t shown = 0;
+    for (size_t i = 0; i < t->norder; i++)
+        shown = add_wrap(shown, t->g.nodes[t->order[i]].flat);
+    char v[64], pct[32], total[64];
+    report_format_value(v, sizeof v, shown, in->sample_unit, unit);
+    report_format_percent(pct, sizeof pct, shown, in->total);
+    report_format_value(total, sizeof total, in->total, in->sample_unit, unit);
+    const char *p = pct;
+    while (*p == ' ')
+        p++;
+    fprintf(out, "Showing nodes accounting for %s, %s of %s total\n", v, p, total);
+    if (in->total == 0)
+        return;
+    char cut[64];
+    if (t->dropped_nodes > 0) {
+        report_format_value(cut, sizeof cut, abs64((int64_t)((double)in->total * nodefraction)),
+                            in->sample_unit, unit);
+        fprintf(out, "Dropped %zu node%s (cum <= %s)\n", t->dropped_nodes,
+                t->dropped_nodes > 1 ? "s" : "", cut);
+    }
+    if (with_edges && t->dropped_edges > 0) {
+        report_format_value(cut, sizeof cut, abs64((int64_t)((double)in->total * edgefraction)),
+                            in->sample_unit, unit);
+        fprintf(out, "Dropped %zu edge%s (freq <= %s)\n", t->dropped_edges,
+                t->dropped_edges > 1 ? "s" : "", cut);
+    }
+    if (t->norder > 0 && t->norder < t->orig)
+        fprintf(out, "Showing top %zu nodes out of %zu\n", t->norder, t->orig);
+}
+
+static int cmp_edges(const void *x, const void *y, void *arg)
+{
+    const report_input *in = arg;
+    const report_edge *a = *(const report_edge *const *)x, *b = *(const report_edge *const *)y;
+    int r = cmp_abs_desc(a->weight, b->weight);
+    if (!r)
+        r = strcmp(report_name(in, a->caller), report_name(in, b->caller));
+    if (!r)
+        r = strcmp(report_name(in, a->callee), report_name(in, b->callee));
+    return r;
+}
+
+void report_sort_edges(const report_input *in, const report_edge **edges, size_t n)
+{
+    qsort_r(edges, n, sizeof *edges, cmp_edges, (void *)in);
 }
 
 /* ---- units -------------------------------------------------------------- */
@@ -804,6 +1136,28 @@ static void print_duration(FILE *out, const report_input *in, const char *out_un
     fprintf(out, "Duration: %s, Total samples = %s %s\n", dur, total, ratio);
 }
 
+const char *report_fmt(char *buf, size_t len, const report_input *in, int64_t v)
+{
+    report_format_value(buf, len, v, in->sample_unit, "auto");
+    return buf;
+}
+
+/* pprof cuts a long filter at 80 bytes and marks the cut. */
+static void print_active_filters(FILE *out, const report_input *in)
+{
+    const char *f[16];
+    size_t n = report_active_filters(in, f, 16);
+    if (n == 0)
+        return;
+    fprintf(out, "Active filters:\n");
+    for (size_t i = 0; i < n; i++) {
+        if (strlen(f[i]) > 80)
+            fprintf(out, "   %.80s\xe2\x80\xa6\n", f[i]);
+        else
+            fprintf(out, "   %s\n", f[i]);
+    }
+}
+
 void report_print_header(FILE *out, const report_input *in, const char *out_unit)
 {
     if (in->main_file[0])
@@ -820,4 +1174,5 @@ void report_print_header(FILE *out, const report_input *in, const char *out_unit
     }
     if (in->duration_nanos)
         print_duration(out, in, out_unit);
+    print_active_filters(out, in);
 }
