@@ -3,9 +3,10 @@
  * unlock), rwlocks, condition variables, semaphores, join and barriers.
  *
  * Every wrapper is a plain call to the real function while no consumer is
- * on. With one on, a lock first tries the lock: the uncontended path is that
- * try and a return, with no clock read, no allocation and no lock of ours.
- * Only a wait that really blocks reads the clock, records where this thread
+ * on. With one on, a mutex lock first looks at the lock word (a read-write
+ * lock tries the lock): the uncontended path is that look, the real call and
+ * a return, with no clock read, no allocation and no lock of ours. Only a
+ * wait that may block reads the clock, records where this thread
  * waits (for thread dumps), and reports the wait when it ends. Unlock looks
  * at the mutex word for waiters (glibc's layout, public in its headers) and
  * only then tells the mutex profile who released the lock.
@@ -30,6 +31,7 @@
 #include "heap.h"
 #include "profile_write.h"
 #include "sync.h"
+#include "threads.h"
 #include "trace.h"
 #include "unwind.h"
 
@@ -40,14 +42,12 @@
     extern ret name##_compat args;                                                                 \
     __asm__(".symver " #name "_compat, " #name "@GLIBC_2.2.5")
 GLIBC_ALIAS(int, __pthread_mutex_lock, (pthread_mutex_t *));
-GLIBC_ALIAS(int, __pthread_mutex_trylock, (pthread_mutex_t *));
 GLIBC_ALIAS(int, __pthread_mutex_unlock, (pthread_mutex_t *));
 GLIBC_ALIAS(int, __pthread_rwlock_rdlock, (pthread_rwlock_t *));
 GLIBC_ALIAS(int, __pthread_rwlock_wrlock, (pthread_rwlock_t *));
 GLIBC_ALIAS(int, __pthread_rwlock_tryrdlock, (pthread_rwlock_t *));
 GLIBC_ALIAS(int, __pthread_rwlock_trywrlock, (pthread_rwlock_t *));
 #define __pthread_mutex_lock       __pthread_mutex_lock_compat
-#define __pthread_mutex_trylock    __pthread_mutex_trylock_compat
 #define __pthread_mutex_unlock     __pthread_mutex_unlock_compat
 #define __pthread_rwlock_rdlock    __pthread_rwlock_rdlock_compat
 #define __pthread_rwlock_wrlock    __pthread_rwlock_wrlock_compat
@@ -134,13 +134,26 @@ static int has_waiters(const pthread_mutex_t *m)
     return lock > 1;
 }
 
+/* Whether locking m may have to wait: the lock word is held by another
+ * thread. A look, not a try: cheaper than a try-lock, and it leaves the
+ * mutex's own semantics (recursion, error checking, robustness) entirely to
+ * glibc, whose trylock on a robust mutex that is not recoverable would keep
+ * the lock held. A lock taken between this look and the real call is a
+ * wait that goes unrecorded: rare, and harmless to a sampled profile. */
+static inline int may_wait(const pthread_mutex_t *m)
+{
+    int word = __atomic_load_n(&m->__data.__lock, __ATOMIC_RELAXED);
+    if (word == 0)
+        return 0;
+    int owner = __atomic_load_n(&m->__data.__owner, __ATOMIC_RELAXED);
+    return owner != cprof__gettid(); /* a recursive relock does not wait */
+}
+
 CPROF_API int pthread_mutex_lock(pthread_mutex_t *m)
 {
-    if (!watched())
+    if (!watched() || !may_wait(m))
         return __pthread_mutex_lock(m);
-    int rc = __pthread_mutex_trylock(m);
-    if (rc != EBUSY)
-        return rc;
+    int rc;
     int64_t since = begin_wait(CPROF_STATE_MUTEX, m, CPROF_PSEUDO(PSEUDO_PTHREAD_MUTEX_LOCK));
     rc = __pthread_mutex_lock(m);
     end_wait(CPROF_STATE_MUTEX, m, since);
@@ -154,11 +167,9 @@ CPROF_API int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec 
 {
     if (!real_timedlock)
         real_timedlock = (timedlock_fn)dlsym(RTLD_NEXT, "pthread_mutex_timedlock");
-    if (!watched())
+    if (!watched() || !may_wait(m))
         return real_timedlock(m, abstime);
-    int rc = __pthread_mutex_trylock(m);
-    if (rc != EBUSY)
-        return rc;
+    int rc;
     int64_t since = begin_wait(CPROF_STATE_MUTEX, m, CPROF_PSEUDO(PSEUDO_PTHREAD_MUTEX_TIMEDLOCK));
     rc = real_timedlock(m, abstime);
     end_wait(CPROF_STATE_MUTEX, m, since);

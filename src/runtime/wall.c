@@ -58,6 +58,11 @@ static char path[PATH_MAX];
 static struct seen *seen, *seen_next;
 static size_t nseen, nseen_next;
 static uint64_t ticks;
+/* The periods the current tick stands for: 1 when on time; more when the
+ * ticker itself was late (a loaded machine, a slow answer), so that late
+ * ticks are not lost and missed ones are not taken back to back, all
+ * landing in whatever the threads do just then. */
+static uint64_t tick_weight = 1;
 
 static int64_t clock_ns(clockid_t c)
 {
@@ -133,14 +138,14 @@ static void tick_thread(pid_t tid, void *arg)
         now.stack = cprof__samples_intern(table, s.pcs, s.n, now.labels);
         /* A running thread's stack changes all the time: do not reuse it. */
         if (s.state == CPROF_STATE_RUNNING && now.stack >= 0) {
-            cprof__samples_add_value(table, now.stack, 0, 1);
+            cprof__samples_add_value(table, now.stack, 0, tick_weight);
             now.stack = -1;
             seen_next[nseen_next++] = now;
             return;
         }
     }
     if (now.stack >= 0)
-        cprof__samples_add_value(table, now.stack, 0, 1);
+        cprof__samples_add_value(table, now.stack, 0, tick_weight);
     seen_next[nseen_next++] = now;
 }
 
@@ -167,6 +172,7 @@ static void *ticker_main(void *unused)
     (void)unused;
     struct timespec next;
     clock_gettime(CLOCK_MONOTONIC, &next);
+    int64_t last = clock_ns(CLOCK_MONOTONIC);
     while (atomic_load(&running)) {
         next.tv_nsec += period_ns;
         while (next.tv_nsec >= 1000000000) {
@@ -175,6 +181,15 @@ static void *ticker_main(void *unused)
         }
         while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL) == EINTR)
             ;
+        int64_t now = clock_ns(CLOCK_MONOTONIC);
+        int64_t periods = (now - last + period_ns / 2) / period_ns;
+        tick_weight = periods > 0 ? (uint64_t)periods : 1;
+        last = now;
+        /* Behind schedule: start again from now rather than catching up. */
+        if (now - ((int64_t)next.tv_sec * 1000000000 + next.tv_nsec) > period_ns) {
+            next.tv_sec = now / 1000000000;
+            next.tv_nsec = now % 1000000000;
+        }
         if (atomic_load(&running))
             tick();
     }
