@@ -38,6 +38,19 @@ target_link_libraries(bench_heap PRIVATE Threads::Threads)
 target_compile_options(bench_heap PRIVATE -O2 -g -fno-builtin)
 add_custom_target(cprof_bench_heap DEPENDS bench_heap)
 
+# ---- Benchmark harness demo: filesearch's search, slow and fixed (cprof/bench.h) ------------
+# bench_filesearch: BenchmarkSearchSlow and BenchmarkSearchFixed over a
+# generated corpus, linked with the demo's search sources and libcprof (the
+# harness). Run: build/bin/bench_filesearch -bench=. -count=10 -benchmem.
+set(CPROF_FILESEARCH_DIR ${PROJECT_SOURCE_DIR}/examples/filesearch)
+add_executable(bench_filesearch ${CMAKE_CURRENT_LIST_DIR}/bench_filesearch.c
+  ${CPROF_FILESEARCH_DIR}/search_common.c ${CPROF_FILESEARCH_DIR}/search_slow.c
+  ${CPROF_FILESEARCH_DIR}/search_fixed.c ${CPROF_FILESEARCH_DIR}/pool.c)
+target_include_directories(bench_filesearch PRIVATE ${CPROF_FILESEARCH_DIR})
+target_compile_definitions(bench_filesearch PRIVATE _GNU_SOURCE)
+target_compile_options(bench_filesearch PRIVATE -O2 -g)
+target_link_libraries(bench_filesearch PRIVATE cprof Threads::Threads)
+
 # ---- Threads, mutex, block and wall-clock profiles (scripts/bench-sync.sh) -------------------
 # bench_sync: the uncontended lock/unlock pair, a contended mutex, thread
 # dumps of N idle threads, and N idle threads under the wall-clock profiler.

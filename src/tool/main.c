@@ -19,6 +19,9 @@ struct command {
 static const struct command commands[] = {
     {"run", cmd_run, "run a program with profiling on: cprof run [flags] -- PROGRAM [ARGS...]"},
     {"top", cmd_top, "print the functions with the most samples: cprof top [flags] FILE"},
+    {"benchstat", cmd_benchstat,
+     "compare benchmark results (Go's format): cprof benchstat OLD [NEW...]"},
+    {"doctor", cmd_doctor, "check the machine and a program for profiling: cprof doctor [PROGRAM]"},
     {"list", cmd_list, "source lines of functions with their values: cprof list REGEX FILE"},
     {"peek", cmd_peek, "callers and callees of functions: cprof peek REGEX FILE"},
     {"flame", cmd_flame, "interactive SVG flame graph: cprof flame -o flame.svg FILE"},

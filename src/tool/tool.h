@@ -9,6 +9,8 @@ typedef int (*cprof_cmd_fn)(int argc, char **argv);
 
 int cmd_run(int argc, char **argv);
 int cmd_top(int argc, char **argv);
+int cmd_benchstat(int argc, char **argv);
+int cmd_doctor(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_peek(int argc, char **argv);
 int cmd_flame(int argc, char **argv);

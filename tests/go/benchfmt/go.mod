@@ -1,0 +1,3 @@
+module benchfmt
+
+go 1.19
