@@ -56,7 +56,7 @@ run_one() { # CONFIG ROUND -> appends "reqs p50 p99" to $OUT/CONFIG
     done
     [[ -n $port ]] || { cat "$OUT/log" >&2; exit 1; }
     "$LOAD" -port="$port" -duration="${SECONDS_PER_RUN}s" -c="$CONNS" -pattern="$PATTERN" \
-        -paths="$PATHS" >"$OUT/load"
+        -paths="$PATHS" >"$OUT/load" || echo "round $round $config: the load reported errors" >&2
     kill -INT "$pid"
     wait "$pid" || true
     awk '/requests:/ { for (i = 1; i <= NF; i++) if ($i == "requests/s,") r = $(i - 1);
