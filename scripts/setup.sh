@@ -12,6 +12,7 @@ clang libclang-rt-14-dev
 valgrind
 google-perftools libgoogle-perftools-dev heaptrack
 procps curl graphviz libxml2-utils
+chromium nodejs
 "
 
 missing=""

@@ -39,3 +39,25 @@ add_test(NAME fuzz-pprof-read
       -max_len=16384 -timeout=10 -rss_limit_mb=4096 \
       -artifact_prefix='${CPROF_TEST_DIR}/fuzz-artifacts/' '${CPROF_FUZZ_CORPUS}'")
 set_tests_properties(fuzz-pprof-read PROPERTIES TIMEOUT 600)
+
+# The trace reader, the same way. Seeds: hand-made files from test-trace-read
+# and real traces from the ground-truth program (tests/trace.cmake).
+add_executable(fuzz_trace_read
+  ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_trace_read.c
+  ${PROJECT_SOURCE_DIR}/src/format/trace_read.c)
+target_include_directories(fuzz_trace_read PRIVATE ${PROJECT_SOURCE_DIR}/src/format)
+target_compile_options(fuzz_trace_read PRIVATE ${CPROF_FUZZ_FLAGS})
+target_link_options(fuzz_trace_read PRIVATE ${CPROF_FUZZ_FLAGS})
+set_target_properties(fuzz_trace_read PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CPROF_TEST_DIR})
+
+set(CPROF_FUZZ_TRACE_CORPUS ${CPROF_TEST_DIR}/fuzz-trace-corpus)
+add_test(NAME fuzz-trace-read
+  COMMAND sh -c "set -e
+    mkdir -p '${CPROF_FUZZ_TRACE_CORPUS}' '${CPROF_TEST_DIR}/fuzz-artifacts'
+    '${CPROF_TEST_DIR}/test-trace-read' seeds '${CPROF_FUZZ_TRACE_CORPUS}'
+    '${CPROF_TEST_DIR}/trace_gt' multi '${CPROF_FUZZ_TRACE_CORPUS}/seed-multi' 2 >/dev/null
+    exec '$<TARGET_FILE:fuzz_trace_read>' -max_total_time=\${CPROF_FUZZ_SECONDS:-20} \
+      -max_len=65536 -timeout=10 -rss_limit_mb=4096 \
+      -artifact_prefix='${CPROF_TEST_DIR}/fuzz-artifacts/' '${CPROF_FUZZ_TRACE_CORPUS}'")
+set_tests_properties(fuzz-trace-read PROPERTIES TIMEOUT 600)
+set_property(TEST fuzz-trace-read APPEND PROPERTY LABELS fuzz)

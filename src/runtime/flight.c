@@ -195,8 +195,8 @@ static size_t note_record(uint8_t *out, const char *text)
     out[0] = TRACE_REC_NOTE;
     out[1] = out[2] = out[3] = 0;
     memcpy(out + 4, &len, 4);
-    uint64_t now = mono_ns();
-    memcpy(out + 8, &now, 8);
+    uint64_t since = mono_ns() - cprof__trace_start_ns(); /* as trace_format.h says */
+    memcpy(out + 8, &since, 8);
     memcpy(out + 16, text, n);
     return 16 + n;
 }

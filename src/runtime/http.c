@@ -46,6 +46,7 @@
 #include "symbols.h"
 #include "threadprof.h"
 #include "threads.h"
+#include "trace.h"
 
 #define PREFIX           "/debug/pprof/"
 #define MAX_BODY         (64 * 1024)
@@ -149,6 +150,23 @@ static int peer_gone(struct MHD_Connection *c)
     return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
 }
 
+/* Waits `seconds`, looking every 100 ms whether the client went away.
+ * Returns 1 if it did. */
+static int wait_seconds(struct MHD_Connection *c, long seconds)
+{
+    struct timespec end, now, slice = {0, 100 * 1000000};
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    end.tv_sec += seconds;
+    for (;;) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec > end.tv_sec || (now.tv_sec == end.tv_sec && now.tv_nsec >= end.tv_nsec))
+            return 0;
+        if (peer_gone(c))
+            return 1;
+        nanosleep(&slice, NULL);
+    }
+}
+
 static enum MHD_Result serve_cpu(struct MHD_Connection *c)
 {
     int bad = 0;
@@ -165,18 +183,9 @@ static enum MHD_Result serve_cpu(struct MHD_Connection *c)
     if (cprof__cpu_start_to_memory((int)hz) < 0)
         return answer_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
                            "Could not enable CPU profiling: cpu profiling already in use\n");
-    struct timespec end, now, slice = {0, 100 * 1000000};
-    clock_gettime(CLOCK_MONOTONIC, &end);
-    end.tv_sec += seconds;
-    for (;;) {
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        if (now.tv_sec > end.tv_sec || (now.tv_sec == end.tv_sec && now.tv_nsec >= end.tv_nsec))
-            break;
-        if (peer_gone(c)) {
-            cprof__cpu_stop_to_memory(NULL, NULL); /* drops the samples */
-            return MHD_NO;
-        }
-        nanosleep(&slice, NULL);
+    if (wait_seconds(c, seconds)) {
+        cprof__cpu_stop_to_memory(NULL, NULL); /* the client left: drop the samples */
+        return MHD_NO;
     }
     uint8_t *buf = NULL;
     size_t len = 0;
@@ -274,6 +283,77 @@ static enum MHD_Result serve_symbol(struct MHD_Connection *c, const char *method
     return answer(c, MHD_HTTP_OK, "text/plain; charset=utf-8", out, outlen, 1, NULL);
 }
 
+/* trace?seconds=N: a trace of the next N seconds, recorded into memory. */
+struct mem_sink {
+    uint8_t *p;
+    size_t len, cap;
+    int failed;
+};
+
+static int mem_append(void *arg, const void *bytes, size_t len)
+{
+    struct mem_sink *m = arg;
+    if (m->len + len > m->cap) {
+        size_t cap = (m->len + len) * 2;
+        uint8_t *grown = realloc(m->p, cap);
+        if (!grown) {
+            m->failed = 1;
+            return -1;
+        }
+        m->p = grown;
+        m->cap = cap;
+    }
+    memcpy(m->p + m->len, bytes, len);
+    m->len += len;
+    return 0;
+}
+
+static int mem_write(void *arg, const void *bytes, size_t len, int chunk_end)
+{
+    (void)chunk_end;
+    return mem_append(arg, bytes, len);
+}
+
+static int mem_close(void *arg)
+{
+    return ((struct mem_sink *)arg)->failed ? -1 : 0;
+}
+
+static const struct cprof_trace_sink mem_sink_ops = {mem_append, mem_write, mem_close, NULL};
+
+static enum MHD_Result serve_trace(struct MHD_Connection *c)
+{
+    int bad = 0;
+    long seconds = int_param(c, "seconds", 1, &bad);
+    if (bad || seconds == 0)
+        return answer_text(c, MHD_HTTP_BAD_REQUEST, "Bad Request: invalid value for \"seconds\"\n");
+    if (seconds > max_seconds)
+        return answer_text(c, MHD_HTTP_BAD_REQUEST,
+                           "Bad Request: seconds=%ld exceeds the limit of %ld\n", seconds,
+                           max_seconds);
+    struct mem_sink *m = calloc(1, sizeof *m);
+    if (!m)
+        return answer_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+    if (cprof__trace_begin(&mem_sink_ops, m, 16 * 1024 * 1024) < 0) {
+        free(m);
+        return answer_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                           "Could not enable tracing: tracing already in use\n");
+    }
+    int gone = wait_seconds(c, seconds);
+    int rc = cprof__trace_end();
+    enum MHD_Result res;
+    if (gone)
+        res = MHD_NO;
+    else if (rc < 0 || m->failed)
+        res = answer_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Could not write the trace\n");
+    else
+        res = answer(c, MHD_HTTP_OK, "application/octet-stream", m->p, m->len, 1, "trace");
+    if (gone || rc < 0 || m->failed)
+        free(m->p);
+    free(m);
+    return res;
+}
+
 static enum MHD_Result serve_flight(struct MHD_Connection *c)
 {
     if (!cprof__flight_running())
@@ -307,6 +387,9 @@ static const struct profile_entry {
      "The last seconds of the execution trace, when the flight recorder runs (cprof trace reads "
      "it)"},
     {"threadcreate", "threadcreate", "Stack traces that led to the creation of new threads"},
+    {"trace", "trace?seconds=1",
+     "An execution trace (cprof trace reads it). You can specify the duration in the seconds "
+     "GET parameter"},
 };
 
 static long thread_count(void)
@@ -438,6 +521,8 @@ static enum MHD_Result dispatch(struct MHD_Connection *c, const char *url, const
         return serve_symbol(c, method, body);
     if (!strcmp(name, "flightrecorder"))
         return serve_flight(c);
+    if (!strcmp(name, "trace"))
+        return serve_trace(c);
     return answer_text(c, MHD_HTTP_NOT_FOUND, "Unknown profile\n");
 }
 

@@ -91,7 +91,7 @@ static struct {
     /* The thread's own; nobody else touches them. */
     struct item queue[QUEUE_MAX];
     int head, count;
-    unsigned long dropped, failed_attempts, cpu_skipped;
+    unsigned long sent, dropped, cpu_skipped;
     unsigned long outage_failures, outage_dropped_at_start;
     int failing, warned_cpu, warned_reject;
     uint32_t rng;
@@ -291,10 +291,12 @@ static void begin_interval(struct interval *iv)
         /* Someone else profiles (cprof run -cpuprofile, profile?seconds=N,
          * cprof_cpu_start): theirs wins; heap profiles still go. */
         push.cpu_skipped++;
-        if (!push.warned_cpu++)
+        if (!push.warned_cpu) {
+            push.warned_cpu = 1;
             cprof__warn("push: no CPU profile for this interval (%s); skipped intervals are "
                         "counted, heap profiles are still pushed",
                         cprof_last_error());
+        }
     }
 }
 
@@ -408,9 +410,10 @@ static enum outcome post(CURL *curl, const struct item *it, struct reply *reply,
         if (*c == '\n' || *c == '\r')
             *c = ' ';
     snprintf(why, whylen, "HTTP %ld%s%s", status, reply->len ? ": " : "", reply->text);
-    /* A 4xx other than a timeout or rate limit says this request will never
-     * be taken: resending it would block the queue for nothing. */
-    return status >= 400 && status < 500 && status != 408 && status != 429 ? REJECTED : RETRY;
+    /* A 3xx (not followed: a redirect would drop the credentials) or a 4xx
+     * other than a timeout or rate limit says this request will never be
+     * taken: resending it would block the queue for nothing. 5xx: retry. */
+    return status < 500 && status != 408 && status != 429 ? REJECTED : RETRY;
 }
 
 /* ---- The thread ---------------------------------------------------------------------------- */
@@ -438,11 +441,15 @@ static void sent_one(enum outcome outcome, const char *why)
         push.failing = 0;
     } else if (outcome == REJECTED) {
         push.dropped++;
-        if (!push.warned_reject++)
+        if (!push.warned_reject) {
+            push.warned_reject = 1;
             cprof__warn("push to %s: the server refused a %s profile (%s); refused profiles "
                         "are dropped",
                         push.shown, it->what, why);
+        }
     }
+    if (outcome == SENT)
+        push.sent++;
     dequeue();
 }
 
@@ -468,6 +475,7 @@ static void *push_main(void *unused)
     /* Everything this thread allocates (profiles, libcurl's buffers) is
      * cprof's, not the program's: keep it out of the heap profile. */
     cprof__heap_enter_internal();
+    pthread_setname_np(pthread_self(), "cprof-push"); /* for top -H and ps -L */
     struct reply reply = {{0}, 0};
     CURL *curl = curl_easy_init();
     /* libcurl waits up to a second for "100 Continue" before a large body;
@@ -505,7 +513,6 @@ static void *push_main(void *unused)
             if (outcome == ABORTED)
                 break;
             if (outcome == RETRY) {
-                push.failed_attempts++;
                 if (!push.failing) {
                     push.failing = 1;
                     push.outage_failures = 0;
@@ -530,6 +537,11 @@ static void *push_main(void *unused)
 
     if (iv.cpu_on)
         cprof__cpu_stop_to_memory(NULL, NULL); /* nobody will send it */
+    /* What was lost, said once at the end (what is still queued at exit is
+     * not counted: a healthy run says nothing). */
+    if (push.dropped || push.cpu_skipped)
+        cprof__warn("push to %s: %lu profiles sent, %lu dropped, %lu CPU intervals skipped",
+                    push.shown, push.sent, push.dropped, push.cpu_skipped);
     while (push.count)
         dequeue();
     curl_slist_free_all(headers);
@@ -562,6 +574,8 @@ static void at_exit(void)
     cprof__push_stop();
 }
 
+static int curl_ready;
+
 static void register_once(void)
 {
     pthread_condattr_t attr;
@@ -570,13 +584,14 @@ static void register_once(void)
     pthread_cond_init(&push.wake, &attr);
     pthread_condattr_destroy(&attr);
     pthread_atfork(NULL, NULL, atfork_child);
-    /* Registered after the agent's handler, so it runs before it: the
+    /* Before the thread exists: curl_global_init is not safe against
+     * concurrent use of libcurl. And before our atexit: the TLS library may
+     * register its own cleanup with atexit here, and handlers run in reverse
+     * order, so ours (stopping the thread) must be registered after it. */
+    curl_ready = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
+    /* Registered after the agent's handler too, so it runs before it: the
      * thread is gone before the profiles due at exit are written. */
     atexit(at_exit);
-    /* In the constructor, or on the first start: before the thread exists
-     * (curl_global_init is not safe against concurrent libcurl use). */
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-        cprof__warn("push: curl_global_init failed");
 }
 
 int cprof__push_start(const struct cprof_push_config *config)
@@ -609,6 +624,8 @@ int cprof__push_start(const struct cprof_push_config *config)
         push.rng = 1;
 
     pthread_once(&once, register_once);
+    if (!curl_ready)
+        return cprof__fail("push: libcurl cannot be initialised (curl_global_init)");
     /* What is pushed needs heap sampling (at the default rate unless the
      * user chose one) and the background thread, as the endpoint does. */
     if (!cprof__heap_table() && cprof__heap_start(512 * 1024) < 0)

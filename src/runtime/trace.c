@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -248,8 +249,10 @@ static void emit(int type, int nargs, uint64_t a, uint64_t b, uint64_t c, const 
         p += nbytes;
     }
     buf->last = now;
-    buf->len = (uint32_t)(p - buf->data);
     buf->nevents++;
+    /* Release: a flight-recorder snapshot reads [0, len) of a buffer still
+     * being written, and must see the bytes before the length. */
+    __atomic_store_n(&buf->len, (uint32_t)(p - buf->data), __ATOMIC_RELEASE);
     self.in_emit = 0;
 }
 
@@ -464,11 +467,46 @@ void cprof__trace_thread_start(void)
 
 /* The thread ends: its buffer goes to the writer now, not at the next
  * flush, which could be after its tid is reused. */
+/* Names of threads that ended, for THREAD records: the names of the live
+ * ones are read from /proc at the end, but an ended thread is gone from
+ * there. Under state_lock. */
+struct ended_name {
+    pid_t tid;
+    char name[16];
+};
+static struct ended_name *ended;
+static size_t nended, capended, ended_written;
+
+static void remember_name(void)
+{
+    char name[16] = "";
+    if (prctl(PR_GET_NAME, name) != 0 || !name[0])
+        return;
+    cprof__heap_enter_internal();
+    pthread_mutex_lock(&state_lock);
+    if (nended == capended) {
+        size_t cap = capended ? capended * 2 : 64;
+        struct ended_name *grown = realloc(ended, cap * sizeof *grown);
+        if (grown) {
+            ended = grown;
+            capended = cap;
+        }
+    }
+    if (nended < capended) {
+        ended[nended].tid = cprof__gettid();
+        memcpy(ended[nended].name, name, sizeof name);
+        nended++;
+    }
+    pthread_mutex_unlock(&state_lock);
+    cprof__heap_leave_internal();
+}
+
 void cprof__trace_thread_end(void)
 {
     if (!cprof__trace_on())
         return;
     emit(TRACE_EV_THREAD_END, 0, 0, 0, 0, NULL, 0);
+    remember_name();
     uint32_t gen = atomic_load(&generation);
     if (self.buf && self.gen == gen) {
         pool[self.buf - 1].owned = 0;
@@ -556,6 +594,13 @@ static void record_clock(struct recbuf *r)
 static void record_strings(struct recbuf *r)
 {
     pthread_mutex_lock(&state_lock);
+    for (; ended_written < nended; ended_written++) {
+        size_t at = rec_begin(r, TRACE_REC_THREAD);
+        rec_u32(r, (uint32_t)ended[ended_written].tid);
+        rec_u32(r, 0);
+        rec_bytes(r, ended[ended_written].name, strnlen(ended[ended_written].name, 16));
+        rec_end(r, at);
+    }
     for (; strings.written < strings.n; strings.written++) {
         size_t at = rec_begin(r, TRACE_REC_STRING);
         rec_u64(r, strings.written + 1);
@@ -579,10 +624,17 @@ static void record_buffer(struct recbuf *r, const struct tbuf *b)
 /* Writes and frees the full buffers, oldest first. */
 static void drain_full(struct recbuf *r)
 {
-    uint32_t chain = list_take(&full_list), order[4096];
+    uint32_t chain = list_take(&full_list);
+    uint32_t *order = malloc((size_t)pool_size * sizeof *order);
     size_t n = 0;
-    for (uint32_t i = chain; i && n < sizeof order / sizeof order[0]; i = pool[i - 1].next)
+    for (uint32_t i = chain; i && order && n < pool_size; i = pool[i - 1].next)
         order[n++] = i - 1;
+    for (uint32_t i = chain; i && !order; i = pool[i - 1].next) {
+        /* No memory to put them in order: write them newest first. */
+        if (pool[i - 1].gen == atomic_load(&generation) && pool[i - 1].len)
+            record_buffer(r, &pool[i - 1]);
+        pool[i - 1].len = 0;
+    }
     for (size_t k = n; k-- > 0;) {
         struct tbuf *b = &pool[order[k]];
         if (b->gen == atomic_load(&generation) && b->len)
@@ -590,6 +642,7 @@ static void drain_full(struct recbuf *r)
         b->len = 0;
         list_push(&free_list, order[k]);
     }
+    free(order);
 }
 
 static void record_heap(void)
@@ -602,6 +655,28 @@ static int cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
     return x < y ? -1 : x > y;
+}
+
+/* The command line, as an INFO record (arguments joined by spaces). */
+static void record_cmdline(struct recbuf *r)
+{
+    char buf[4096] = "cmdline=";
+    size_t prefix = strlen(buf);
+    int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, buf + prefix, sizeof buf - prefix - 1) : -1;
+    if (fd >= 0)
+        close(fd);
+    if (n <= 0)
+        return;
+    for (ssize_t i = 0; i < n; i++)
+        if (buf[prefix + (size_t)i] == '\0')
+            buf[prefix + (size_t)i] = ' ';
+    size_t len = prefix + (size_t)n;
+    while (len > prefix && buf[len - 1] == ' ')
+        len--;
+    size_t at = rec_begin(r, TRACE_REC_INFO);
+    rec_bytes(r, buf, len);
+    rec_end(r, at);
 }
 
 static void *writer_main(void *unused)
@@ -662,9 +737,11 @@ int cprof__trace_begin(const struct cprof_trace_sink *s, void *arg, size_t max_b
     for (size_t i = 0; i < strings.n; i++)
         free(strings.v[i]);
     strings.n = strings.written = 0;
+    nended = ended_written = 0;
     sink = s;
     sink_arg = arg;
     atomic_store(&events_lost, 0);
+    atomic_store(&events_written, 0);
     start_mono_ns = mono_ns();
     cprof__unwind_refresh();
     atomic_fetch_add(&generation, 1);
@@ -690,6 +767,7 @@ int cprof__trace_begin(const struct cprof_trace_sink *s, void *arg, size_t max_b
     at = rec_begin(&r, TRACE_REC_INFO);
     rec_bytes(&r, info, strlen(info));
     rec_end(&r, at);
+    record_cmdline(&r);
     record_clock(&r);
     sink->header(sink_arg, r.p, r.len);
     free(r.p);
@@ -808,15 +886,42 @@ uint64_t cprof__trace_ticks_to_ns(uint64_t t)
     return (uint64_t)((double)t * ns_per_tick);
 }
 
+uint64_t cprof__trace_start_ns(void)
+{
+    return start_mono_ns;
+}
+
 int cprof__trace_snapshot_records(uint8_t **out, size_t *len)
 {
     struct recbuf r = {0};
     cprof__heap_enter_internal();
+    /* What threads have written but not yet handed over: a consistent
+     * prefix of each buffer (the length is published after the bytes). */
+    uint32_t gen = atomic_load(&generation);
+    for (uint32_t i = 0; i < pool_size; i++) {
+        struct tbuf *b = &pool[i];
+        uint32_t used = __atomic_load_n(&b->len, __ATOMIC_ACQUIRE);
+        if (!b->owned || b->gen != gen || !used)
+            continue;
+        size_t at = rec_begin(&r, TRACE_REC_EVENTS);
+        rec_u32(&r, (uint32_t)b->tid);
+        rec_u32(&r, b->lost);
+        rec_u64(&r, b->base);
+        rec_bytes(&r, b->data, used);
+        rec_end(&r, at);
+    }
     pthread_mutex_lock(&state_lock);
     for (size_t i = 0; i < strings.n; i++) { /* all of them: older chunks are gone */
         size_t at = rec_begin(&r, TRACE_REC_STRING);
         rec_u64(&r, i + 1);
         rec_bytes(&r, strings.v[i], strlen(strings.v[i]));
+        rec_end(&r, at);
+    }
+    for (size_t i = 0; i < nended; i++) {
+        size_t at = rec_begin(&r, TRACE_REC_THREAD);
+        rec_u32(&r, (uint32_t)ended[i].tid);
+        rec_u32(&r, 0);
+        rec_bytes(&r, ended[i].name, strnlen(ended[i].name, 16));
         rec_end(&r, at);
     }
     pthread_mutex_unlock(&state_lock);

@@ -53,6 +53,8 @@ void cprof__trace_file_init(void);
 int cprof__trace_snapshot_records(uint8_t **out, size_t *len);
 /* The id a name has in the current trace (interning it if new). */
 uint64_t cprof__trace_name_id(const char *name);
+/* CLOCK_MONOTONIC ns when the current trace began. */
+uint64_t cprof__trace_start_ns(void);
 /* Ticks (TSC or ns) to nanoseconds, for durations. */
 uint64_t cprof__trace_ticks_to_ns(uint64_t ticks);
 

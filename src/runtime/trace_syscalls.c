@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "cprof.h"
+#include "threads.h"
 #include "trace.h"
 
 /* The real function, looked up on first use. */
@@ -40,7 +41,9 @@ static void *next(void **slot, const char *name)
 static void done(long nr, uint64_t began)
 {
     int saved = errno;
-    if (cprof__trace_slow_syscall(began))
+    /* cprof's own threads (the tracer's writer, the endpoint) are not the
+     * program's story. */
+    if (cprof__trace_slow_syscall(began) && !cprof__threads_is_internal())
         cprof__trace_syscall(nr, began);
     errno = saved;
 }

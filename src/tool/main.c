@@ -22,6 +22,7 @@ static const struct command commands[] = {
     {"benchstat", cmd_benchstat,
      "compare benchmark results (Go's format): cprof benchstat OLD [NEW...]"},
     {"doctor", cmd_doctor, "check the machine and a program for profiling: cprof doctor [PROGRAM]"},
+    {"trace", cmd_trace, "read an execution trace: cprof trace summary|pprof|export FILE"},
     {"list", cmd_list, "source lines of functions with their values: cprof list REGEX FILE"},
     {"peek", cmd_peek, "callers and callees of functions: cprof peek REGEX FILE"},
     {"flame", cmd_flame, "interactive SVG flame graph: cprof flame -o flame.svg FILE"},
@@ -29,6 +30,7 @@ static const struct command commands[] = {
     {"dot", cmd_dot, "call graph through Graphviz: cprof dot -o graph.svg FILE"},
     {"diff", cmd_diff, "what changed between two profiles: cprof diff -base OLD NEW"},
     {"explain", cmd_explain, "a short Markdown report of what to fix: cprof explain FILE"},
+    {"web", cmd_web, "web UI for profiles and a trace: cprof web [-http=127.0.0.1:8080] FILE..."},
 };
 
 static void usage(FILE *out)

@@ -11,6 +11,7 @@ int cmd_run(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 int cmd_benchstat(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
+int cmd_trace(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_peek(int argc, char **argv);
 int cmd_flame(int argc, char **argv);
@@ -18,6 +19,7 @@ int cmd_folded(int argc, char **argv);
 int cmd_dot(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
+int cmd_web(int argc, char **argv);
 
 /* Prints "cprof: <message>" on stderr (one line). */
 void tool_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
