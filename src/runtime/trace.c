@@ -215,15 +215,17 @@ static inline uint8_t *put_uvarint(uint8_t *p, uint64_t v)
     return p;
 }
 
-/* Writes one event with up to three arguments (and optional bytes).
+/* Writes one event with up to three arguments (and optional bytes);
+ * returns its time (0 when it was lost), so that callers that need the time
+ * too do not read the clock twice.
  * async-signal-safe: buffers from the pool, a TLS flag against reentry. */
-static void emit(int type, int nargs, uint64_t a, uint64_t b, uint64_t c, const void *bytes,
-                 size_t nbytes)
+static uint64_t emit(int type, int nargs, uint64_t a, uint64_t b, uint64_t c, const void *bytes,
+                     size_t nbytes)
 {
     if (self.in_emit) {
         self.lost++;
         atomic_fetch_add_explicit(&events_lost, 1, memory_order_relaxed);
-        return;
+        return 0;
     }
     self.in_emit = 1;
     struct tbuf *buf = room();
@@ -231,7 +233,7 @@ static void emit(int type, int nargs, uint64_t a, uint64_t b, uint64_t c, const 
         self.lost++;
         atomic_fetch_add_explicit(&events_lost, 1, memory_order_relaxed);
         self.in_emit = 0;
-        return;
+        return 0;
     }
     uint64_t now = ticks();
     uint8_t *p = buf->data + buf->len;
@@ -254,6 +256,7 @@ static void emit(int type, int nargs, uint64_t a, uint64_t b, uint64_t c, const 
      * being written, and must see the bytes before the length. */
     __atomic_store_n(&buf->len, (uint32_t)(p - buf->data), __ATOMIC_RELEASE);
     self.in_emit = 0;
+    return now;
 }
 
 int cprof__trace_on(void)
@@ -370,11 +373,11 @@ CPROF_API cprof_region_t cprof_region_begin(cprof_task_t task, const char *name)
         return 0;
     uint64_t id = new_id();
     uint64_t nid = name_id(name);
-    emit(TRACE_EV_REGION_BEGIN, 3, id, task, nid, NULL, 0);
+    uint64_t began = emit(TRACE_EV_REGION_BEGIN, 3, id, task, nid, NULL, 0);
     if (self.nregions < REGION_DEPTH) {
         self.region_id[self.nregions] = id;
         self.region_name[self.nregions] = nid;
-        self.region_began[self.nregions] = ticks();
+        self.region_began[self.nregions] = began;
         self.nregions++;
     }
     return id;
@@ -383,13 +386,13 @@ CPROF_API cprof_region_t cprof_region_begin(cprof_task_t task, const char *name)
 CPROF_API void cprof_region_end(cprof_region_t region)
 {
     if (region && cprof__trace_on()) {
-        emit(TRACE_EV_REGION_END, 1, region, 0, 0, NULL, 0);
+        uint64_t ended = emit(TRACE_EV_REGION_END, 1, region, 0, 0, NULL, 0);
         /* Regions nest: the one ending is normally on top of the stack. */
         for (int i = self.nregions; i-- > 0;) {
             if (self.region_id[i] != region)
                 continue;
-            if (cprof__flight_watching())
-                cprof__flight_span_ended(self.region_name[i], ticks() - self.region_began[i]);
+            if (cprof__flight_watching() && ended && self.region_began[i])
+                cprof__flight_span_ended(self.region_name[i], ended - self.region_began[i]);
             self.nregions = i;
             break;
         }
