@@ -8,7 +8,8 @@
 #   3. while the load runs, takes a CPU profile, heap and allocation profiles,
 #      mutex and block profiles, a thread dump and the threadcreate profile
 #      from the live endpoint, the way `go tool pprof http://...` does,
-#   4. stops the server and shows what each profile says.
+#   4. stops the server and shows what each profile says, and what
+#      `cprof explain` makes of them all.
 #
 # Server flags are passed on: `scripts/demo.sh build -fixed` profiles the fixed
 # server (files out/fixed-*), to compare. Settings, from the environment:
@@ -132,13 +133,19 @@ show() { # TITLE CPROF-TOP-ARGS...
     echo "   cprof top $*" | sed "s|$ROOT/||g"
     "$CPROF" top "$@" | sed -n '/flat%/,$p'
 }
-show "CPU: where the time goes (cumulative)" -cum -n 12 "$P.cpu.pb.gz"
+show "CPU: where the time goes (cumulative)" -cum -n 18 "$P.cpu.pb.gz"
 show "Memory: who allocates the most bytes" -sample_index=alloc_space -n 6 "$P.allocs.pb.gz"
 show "Mutex: critical sections others waited for" -n 6 "$P.mutex.pb.gz"
 show "Block: where threads waited" -n 6 "$P.block.pb.gz"
 show "Threads: where they were created" -n 4 "$P.threadcreate.pb.gz"
 echo
 echo "== $(head -1 "$P.threads.txt") (a thread dump: $(rel "$P.threads.txt"))"
+echo
+echo "== cprof explain (all five profiles): what to fix, and where"
+"$CPROF" explain "$P.cpu.pb.gz" "$P.allocs.pb.gz" "$P.mutex.pb.gz" "$P.block.pb.gz" \
+    "$P.threadcreate.pb.gz" | sed -n '/^## Findings/,/^## Hot spots/p' | sed '$d'
+echo "The whole report: cprof explain $(rel "$P").{cpu,allocs,mutex,block,threadcreate}.pb.gz"
+echo "The web UI on them: $(rel "$CPROF") web $(rel "$P").cpu.pb.gz   (then open the URL it prints)"
 echo
 if [[ $name == slow ]]; then
     cat <<EOF
