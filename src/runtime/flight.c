@@ -442,12 +442,13 @@ CPROF_API int cprof_flight_start(uint64_t min_age_ms, size_t max_bytes)
     }
     ring.min_age_ns = min_age_ms * 1000000;
     ring.max_bytes = max_bytes;
-    ns_per_tick = (double)cprof__trace_ticks_to_ns(1000000000) / 1e9;
     /* Event buffers: a quarter of the ring, at least 1 MiB: they only hold
      * what has not been flushed yet (20 ms worth). */
     size_t buffers = max_bytes / 4 > (1 << 20) ? max_bytes / 4 : (1 << 20);
     if (cprof__trace_begin(&ring_sink, NULL, buffers) < 0)
         goto out;
+    /* After the tracer has chosen its clock (TSC or ns). */
+    ns_per_tick = (double)cprof__trace_ticks_to_ns(1000000000) / 1e9;
     atomic_store(&recording, 1);
     rc = 0;
 out:
@@ -474,6 +475,17 @@ static void atfork_child(void)
 {
     atomic_store(&recording, 0);
     atomic_store(&ntriggers, 0);
+    /* The ring is the parent's history (its string ids name the parent's
+     * strings): a child that starts its own recorder starts empty. The
+     * memory is dropped, not freed: the child's allocator is fine, but the
+     * chunks are the parent's business. */
+    ring.head = ring.tail = NULL;
+    ring.bytes = 0;
+    ring.cur = NULL;
+    ring.cur_len = ring.cur_cap = 0;
+    atomic_store(&requested, 0);
+    last_triggered_ns = INT64_MIN / 2;
+    memset(tasks, 0, sizeof tasks);
     pthread_mutex_init(&ring_lock, NULL);
     pthread_mutex_init(&snapshot_lock, NULL);
     pthread_mutex_init(&api_lock, NULL);

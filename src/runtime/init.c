@@ -14,6 +14,7 @@
 #include "settings.h"
 #include "sync.h"
 #include "threads.h"
+#include "unwind.h"
 #include "wall.h"
 
 CPROF_API const char *cprof_version(void)
@@ -33,6 +34,7 @@ __attribute__((constructor)) static void cprof_init(void)
      * runs last: code that holds the thread registry's lock may allocate,
      * so the registry lock must be taken before the heap's. */
     cprof__heap_init();
+    cprof__unwind_init();
     cprof__threads_init();
     cprof__agent_init();
     cprof__heap_write_init();

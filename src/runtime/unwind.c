@@ -814,6 +814,23 @@ static int refresh(void)
     return 0;
 }
 
+/* A child forked while another thread refreshed would find the lock held
+ * for good. Registered after the heap's handlers: a refresh allocates. */
+static void atfork_prepare(void)
+{
+    pthread_mutex_lock(&refresh_lock);
+}
+
+static void atfork_release(void)
+{
+    pthread_mutex_unlock(&refresh_lock);
+}
+
+void cprof__unwind_init(void)
+{
+    pthread_atfork(atfork_prepare, atfork_release, atfork_release);
+}
+
 int cprof__unwind_refresh(void)
 {
     cprof__heap_enter_internal();

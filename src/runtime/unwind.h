@@ -15,6 +15,9 @@
  * allocates and takes the loader's lock. Returns 0, or -1 if out of memory. */
 int cprof__unwind_refresh(void);
 
+/* Registers the fork handlers; called once by the library constructor. */
+void cprof__unwind_init(void);
+
 /* Frees tables that no signal handler can still be reading. */
 void cprof__unwind_reclaim(void);
 
