@@ -20,6 +20,7 @@
 /* The names of enum cprof_pseudo's frames. */
 const char *const cprof__pseudo_names[] = {
     [PSEUDO_TRUNCATED] = "[truncated]",
+    [PSEUDO_RUNNING] = "[running: see the CPU profile]",
     [PSEUDO_PTHREAD_MUTEX_LOCK] = "pthread_mutex_lock",
     [PSEUDO_PTHREAD_MUTEX_TIMEDLOCK] = "pthread_mutex_timedlock",
     [PSEUDO_PTHREAD_MUTEX_UNLOCK] = "pthread_mutex_unlock",

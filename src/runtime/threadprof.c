@@ -234,7 +234,7 @@ static int stack_from_proc(pid_t tid, uintptr_t stack_hi, uint64_t *pcs, int max
 /* ---- One thread, whatever it is doing ---------------------------------------------- */
 
 int cprof__thread_sample(pid_t tid, const struct cprof_thread_info *info,
-                         struct cprof_thread_sample *out)
+                         struct cprof_thread_sample *out, int may_signal)
 {
     memset(out, 0, sizeof *out);
     out->tid = tid;
@@ -267,13 +267,23 @@ int cprof__thread_sample(pid_t tid, const struct cprof_thread_info *info,
     }
     char st = sched_state(tid);
     if (st == 'S' || st == 'D' || st == 'T' || st == 't') {
-        out->n = stack_from_proc(tid, info ? info->stack_hi : 0, out->pcs, CPROF_MAX_FRAMES, out);
+        /* Only a registered thread's stack is read from here: the registry
+         * lock keeps it from finishing its exit and unmapping that stack.
+         * A thread the registry does not hold (one ending right now, or one
+         * started behind pthread_create's back) is listed without a stack. */
+        out->n = info ? stack_from_proc(tid, info->stack_hi, out->pcs, CPROF_MAX_FRAMES, out)
+                      : stack_from_proc(tid, 0, out->pcs, 0, out);
         if (out->n >= 0)
             return 0;
     }
     if (st == 'Z' || st == 'X' || st == '?')
         return -1; /* gone */
     out->state = CPROF_STATE_RUNNING;
+    if (!may_signal) {
+        out->pcs[0] = CPROF_PSEUDO(PSEUDO_RUNNING);
+        out->n = 1;
+        return 0;
+    }
     out->n = stack_by_signal(tid, out->pcs, CPROF_MAX_FRAMES);
     if (out->n < 0) {
         out->n = 0;
@@ -300,7 +310,7 @@ static void sample_one(pid_t tid, void *arg)
     for (size_t i = 0; i < c->ninfo; i++)
         if (c->info[i].tid == tid)
             info = &c->info[i];
-    if (cprof__thread_sample(tid, info, &c->samples[c->n]) == 0) {
+    if (cprof__thread_sample(tid, info, &c->samples[c->n], 1) == 0) {
         if (info)
             c->samples[c->n].start_ns = info->start_ns;
         c->n++;

@@ -130,7 +130,11 @@ static void tick_thread(pid_t tid, void *arg)
             if (ctx->info[i].tid == tid)
                 info = &ctx->info[i];
         static struct cprof_thread_sample s; /* large; only the ticker uses it */
-        if (cprof__thread_sample(tid, info, &s) < 0)
+        /* Never a signal: one that lands as a thread enters poll() or
+         * sem_timedwait() makes the call return EINTR, and the wall-clock
+         * profile runs all the time. On-CPU stacks are the CPU profile's job;
+         * here a running thread counts as running, under its name. */
+        if (cprof__thread_sample(tid, info, &s, 0) < 0)
             return;
         if (s.no_answer)
             s.pcs[s.n++] = CPROF_PSEUDO(PSEUDO_TRUNCATED);
