@@ -34,7 +34,7 @@ wait_for() {
 # $T/target.out and $T/target.err. Stops when $T/stop exists; trims malloc's
 # free memory when $T/trim exists.
 start_target() {
-    rm -f "$T/stop"
+    rm -f "$T/stop" "$T/target.out" "$T/target.err"
     env "$@" "$TARGET" -listen 127.0.0.1:0 -stop "$T/stop" -trim "$T/trim" -seconds 200 \
         >"$T/target.out" 2>"$T/target.err" &
     PID=$!

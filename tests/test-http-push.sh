@@ -32,7 +32,7 @@ start_receiver() {
 
 # push_target ENV...: http_target without the endpoint, pushing; sets PID.
 push_target() {
-    rm -f "$T/stop"
+    rm -f "$T/stop" "$T/target.out" "$T/target.err"
     env "$@" "$TARGET" -stop "$T/stop" -trim "$T/trim" -seconds 100 \
         >"$T/target.out" 2>"$T/target.err" &
     PID=$!

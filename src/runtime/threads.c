@@ -280,14 +280,18 @@ static void on_thread_exit(void *unused)
     if (self.internal)
         return;
     cprof__trace_thread_end();
-    cprof_thread_hooks h = hooks;
-    if (h.thread_end)
-        h.thread_end(&own_slot);
     cprof__heap_enter_internal(); /* cprof's own lock: not the program's contention */
     pthread_mutex_lock(&registry_lock);
     remove_record();
     pthread_mutex_unlock(&registry_lock);
     cprof__heap_leave_internal();
+    /* After the record is gone: a profiler starting on another thread opens
+     * samplers for the registered threads under the registry lock, so it
+     * either saw this thread (and what it opened is closed here) or it
+     * never will. Closing first could miss a sampler opened just after. */
+    cprof_thread_hooks h = hooks;
+    if (h.thread_end)
+        h.thread_end(&own_slot);
 }
 
 static void *thread_entry(void *p)
