@@ -14,9 +14,9 @@
 # is what is in use, steady to a few KiB across rounds.
 #
 # With "concurrent-profiles" CPU profiles (every tenth request, so most get
-# 500: one at a time) run among the other requests instead of between them. That leaks perf_event descriptors today (a thread
-# that ends while a profile starts keeps its sampler: cpu.c's attach_all vs
-# the thread-end hook), so that variant is registered disabled until fixed.
+# 500: one at a time) run among the other requests instead of between them:
+# connection threads then end while a profile starts, and none may leave its
+# perf_event sampler open (cpu.c once leaked one that way).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/http-lib.sh"
 MODE=${1:-}

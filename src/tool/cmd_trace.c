@@ -15,84 +15,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "idmap.h"
 #include "pprof_build.h"
 #include "tool.h"
+#include "trace_names.h"
 #include "trace_read.h"
 
 /* ---- Names ------------------------------------------------------------------------ */
-
-static const char *const state_names[TRACE_STATE_COUNT] = {
-    "running", "mutex", "rwlock", "cond", "semaphore", "join", "barrier", "sleep", "syscall",
-};
-
-static const char *state_name(uint64_t s)
-{
-    return s < TRACE_STATE_COUNT ? state_names[s] : "unknown";
-}
 
 /* The waits on other threads ("sync"): what go tool trace calls sync block. */
 static int is_sync_state(uint64_t s)
 {
     return s >= TRACE_STATE_MUTEX && s <= TRACE_STATE_BARRIER;
-}
-
-struct syscall_name {
-    long nr;
-    const char *name;
-};
-
-/* The calls the runtime interposes (src/runtime/trace_syscalls.c). The
- * file records numbers of the writer's architecture; this table is the
- * reader's, which is the same machine in every use cprof supports. */
-static const struct syscall_name syscall_names[] = {
-    {SYS_read, "read"},
-    {SYS_write, "write"},
-    {SYS_pread64, "pread"},
-    {SYS_pwrite64, "pwrite"},
-    {SYS_readv, "readv"},
-    {SYS_writev, "writev"},
-    {SYS_recvfrom, "recvfrom"},
-    {SYS_recvmsg, "recvmsg"},
-    {SYS_sendto, "sendto"},
-    {SYS_sendmsg, "sendmsg"},
-#ifdef SYS_accept
-    {SYS_accept, "accept"},
-#endif
-    {SYS_accept4, "accept4"},
-    {SYS_connect, "connect"},
-#ifdef SYS_poll
-    {SYS_poll, "poll"},
-#endif
-    {SYS_ppoll, "ppoll"},
-#ifdef SYS_select
-    {SYS_select, "select"},
-#endif
-    {SYS_pselect6, "pselect"},
-#ifdef SYS_epoll_wait
-    {SYS_epoll_wait, "epoll_wait"},
-#endif
-    {SYS_epoll_pwait, "epoll_pwait"},
-    {SYS_nanosleep, "nanosleep"},
-    {SYS_clock_nanosleep, "clock_nanosleep"},
-    {SYS_wait4, "wait4"},
-};
-
-static const char *syscall_name(uint64_t nr, char *buf, size_t len)
-{
-    for (size_t i = 0; i < sizeof syscall_names / sizeof syscall_names[0]; i++)
-        if ((uint64_t)syscall_names[i].nr == nr)
-            return syscall_names[i].name;
-    snprintf(buf, len, "syscall %" PRIu64, nr);
-    return buf;
-}
-
-static int is_sleep_syscall(uint64_t nr)
-{
-    return nr == (uint64_t)SYS_nanosleep || nr == (uint64_t)SYS_clock_nanosleep;
 }
 
 /* A name from the string table; a trace cut short may lack it. */
@@ -110,81 +47,6 @@ static int64_t sat_add(int64_t a, int64_t b)
 {
     int64_t r;
     return __builtin_add_overflow(a, b, &r) ? (b > 0 ? INT64_MAX : INT64_MIN) : r;
-}
-
-/* ---- An id → index map (open addressing) ---------------------------------------------- */
-
-struct idmap {
-    uint64_t *keys;
-    uint32_t *vals; /* index + 1; 0 = empty */
-    size_t cap, n;
-};
-
-static size_t id_hash(uint64_t k)
-{
-    k ^= k >> 33;
-    k *= 0xff51afd7ed558ccdULL;
-    k ^= k >> 33;
-    return (size_t)k;
-}
-
-static int idmap_grow(struct idmap *m)
-{
-    size_t cap = m->cap ? m->cap * 2 : 256;
-    struct idmap g = {calloc(cap, sizeof *g.keys), calloc(cap, sizeof *g.vals), cap, 0};
-    if (!g.keys || !g.vals) {
-        free(g.keys);
-        free(g.vals);
-        return -1;
-    }
-    for (size_t i = 0; i < m->cap; i++) {
-        if (!m->vals[i])
-            continue;
-        size_t j = id_hash(m->keys[i]) & (cap - 1);
-        while (g.vals[j])
-            j = (j + 1) & (cap - 1);
-        g.keys[j] = m->keys[i];
-        g.vals[j] = m->vals[i];
-        g.n++;
-    }
-    free(m->keys);
-    free(m->vals);
-    *m = g;
-    return 0;
-}
-
-/* Sets key → val (val is index + 1), replacing any previous value. */
-static int idmap_put(struct idmap *m, uint64_t key, uint32_t val)
-{
-    if ((m->n + 1) * 2 > m->cap && idmap_grow(m))
-        return -1;
-    size_t j = id_hash(key) & (m->cap - 1);
-    while (m->vals[j] && m->keys[j] != key)
-        j = (j + 1) & (m->cap - 1);
-    if (!m->vals[j])
-        m->n++;
-    m->keys[j] = key;
-    m->vals[j] = val;
-    return 0;
-}
-
-static uint32_t idmap_get(const struct idmap *m, uint64_t key)
-{
-    if (!m->cap)
-        return 0;
-    size_t j = id_hash(key) & (m->cap - 1);
-    while (m->vals[j]) {
-        if (m->keys[j] == key)
-            return m->vals[j];
-        j = (j + 1) & (m->cap - 1);
-    }
-    return 0;
-}
-
-static void idmap_free(struct idmap *m)
-{
-    free(m->keys);
-    free(m->vals);
 }
 
 /* ---- The analysis: events paired into spans ----------------------------------------------- */
@@ -394,7 +256,7 @@ static void tally(struct analysis *a)
         if (s->kind == SPAN_WAIT && s->what < TRACE_STATE_COUNT) {
             st->by_state[s->what] = sat_add(st->by_state[s->what], d);
             st->nwaits[s->what]++;
-        } else if (s->kind == SPAN_SYSCALL && is_sleep_syscall(s->what)) {
+        } else if (s->kind == SPAN_SYSCALL && trace_is_sleep_syscall(s->what)) {
             st->sleep_ns = sat_add(st->sleep_ns, d);
             st->nsleeps++;
         } else if (s->kind == SPAN_SYSCALL) {
@@ -653,7 +515,7 @@ static void print_waits_detail(const struct thread_stats *s)
     for (int k = TRACE_STATE_MUTEX; k <= TRACE_STATE_BARRIER; k++) {
         if (!s->nwaits[k])
             continue;
-        printf("%s %s %s (%" PRIu64 ")", any ? "," : "      sync:", state_name((uint64_t)k),
+        printf("%s %s %s (%" PRIu64 ")", any ? "," : "      sync:", trace_state_name((uint64_t)k),
                fmt_dur(d, sizeof d, s->by_state[k]), s->nwaits[k]);
         any = 1;
     }
@@ -1058,13 +920,13 @@ static void add_psample(cprof_pb *pb, const cprof_trace *t, const struct psample
     if (sync)
         nlocs = sync_locations(pb, t, s, locs);
     else
-        locs[0] = pseudo_location(pb, syscall_name(s->key, buf, sizeof buf), "[syscall]"),
+        locs[0] = pseudo_location(pb, trace_syscall_name(s->key, buf, sizeof buf), "[syscall]"),
         nlocs = 1;
     const cprof_trace_thread *th = &t->threads[s->thread];
     cprof_pb_label labels[3] = {
         {.key = "tid", .num = th->tid},
         {.key = "thread", .str = th->name[0] ? th->name : "?"},
-        {.key = "state", .str = state_name(s->state)},
+        {.key = "state", .str = trace_state_name(s->state)},
     };
     int64_t values[2] = {s->count, s->ns};
     cprof_pb_add_sample(pb, locs, nlocs, values, 2, labels, sync ? 3 : 2);
@@ -1302,11 +1164,11 @@ static void json_slice(struct json_out *j, const struct slice *s, uint32_t tid)
         name = str_or(j->t, sp->what, buf, sizeof buf);
         cat = "region";
     } else if (sp->kind == SPAN_WAIT) {
-        name = state_name(sp->what);
+        name = trace_state_name(sp->what);
         cat = "wait";
     } else {
-        name = syscall_name(sp->what, buf, sizeof buf);
-        cat = is_sleep_syscall(sp->what) ? "sleep" : "syscall";
+        name = trace_syscall_name(sp->what, buf, sizeof buf);
+        cat = trace_is_sleep_syscall(sp->what) ? "sleep" : "syscall";
     }
     json_event(j, "X", name, cat, tid, s->begin);
     fputs(",\"dur\":", j->f);

@@ -13,8 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 
+#include "idmap.h"
+#include "trace_names.h"
 #include "trace_read.h"
 
 /* At most this many lanes per thread for its waits and calls, for its
@@ -27,47 +28,6 @@
 #define MAX_LOG_TEXTS 200000
 
 enum { GROUP_STATE, GROUP_REGION, GROUP_TASK };
-
-static const char *const state_names[TRACE_STATE_COUNT] = {
-    "running", "mutex", "rwlock", "cond", "semaphore", "join", "barrier", "sleep", "syscall",
-};
-
-/* The calls the runtime interposes, as cmd_trace.c names them. */
-static const struct {
-    long nr;
-    const char *name;
-} syscall_names[] = {
-    {SYS_read, "read"},
-    {SYS_write, "write"},
-    {SYS_pread64, "pread"},
-    {SYS_pwrite64, "pwrite"},
-    {SYS_readv, "readv"},
-    {SYS_writev, "writev"},
-    {SYS_recvfrom, "recvfrom"},
-    {SYS_recvmsg, "recvmsg"},
-    {SYS_sendto, "sendto"},
-    {SYS_sendmsg, "sendmsg"},
-#ifdef SYS_accept
-    {SYS_accept, "accept"},
-#endif
-    {SYS_accept4, "accept4"},
-    {SYS_connect, "connect"},
-#ifdef SYS_poll
-    {SYS_poll, "poll"},
-#endif
-    {SYS_ppoll, "ppoll"},
-#ifdef SYS_select
-    {SYS_select, "select"},
-#endif
-    {SYS_pselect6, "pselect"},
-#ifdef SYS_epoll_wait
-    {SYS_epoll_wait, "epoll_wait"},
-#endif
-    {SYS_epoll_pwait, "epoll_pwait"},
-    {SYS_nanosleep, "nanosleep"},
-    {SYS_clock_nanosleep, "clock_nanosleep"},
-    {SYS_wait4, "wait4"},
-};
 
 struct tspan {
     int64_t b, e;
@@ -85,13 +45,6 @@ struct tpoint {
     const cprof_trace_ev *ev; /* log: the event, for its text */
     uint32_t thread, what, aux;
     uint8_t kind;
-};
-
-/* u64 id → u32 value + 1 (open addressing). */
-struct idmap {
-    uint64_t *keys;
-    uint32_t *vals;
-    size_t cap, n;
 };
 
 struct web_trace {
@@ -132,65 +85,6 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
     return 0;
 }
 
-static size_t id_hash(uint64_t k)
-{
-    k ^= k >> 33;
-    k *= 0xff51afd7ed558ccdULL;
-    k ^= k >> 33;
-    return (size_t)k;
-}
-
-static int idmap_put(struct idmap *m, uint64_t key, uint32_t val)
-{
-    if ((m->n + 1) * 2 > m->cap) {
-        size_t cap = m->cap ? m->cap * 2 : 256;
-        struct idmap g = {calloc(cap, sizeof *g.keys), calloc(cap, sizeof *g.vals), cap, 0};
-        if (!g.keys || !g.vals) {
-            free(g.keys);
-            free(g.vals);
-            return -1;
-        }
-        for (size_t i = 0; i < m->cap; i++) {
-            if (!m->vals[i])
-                continue;
-            size_t j = id_hash(m->keys[i]) & (cap - 1);
-            while (g.vals[j])
-                j = (j + 1) & (cap - 1);
-            g.keys[j] = m->keys[i];
-            g.vals[j] = m->vals[i];
-            g.n++;
-        }
-        free(m->keys);
-        free(m->vals);
-        *m = g;
-    }
-    size_t j = id_hash(key) & (m->cap - 1);
-    while (m->vals[j] && m->keys[j] != key)
-        j = (j + 1) & (m->cap - 1);
-    if (!m->vals[j])
-        m->n++;
-    m->keys[j] = key;
-    m->vals[j] = val;
-    return 0;
-}
-
-static uint32_t idmap_get(const struct idmap *m, uint64_t key)
-{
-    if (!m->cap)
-        return 0;
-    for (size_t j = id_hash(key) & (m->cap - 1); m->vals[j]; j = (j + 1) & (m->cap - 1))
-        if (m->keys[j] == key)
-            return m->vals[j];
-    return 0;
-}
-
-static void idmap_free(struct idmap *m)
-{
-    free(m->keys);
-    free(m->vals);
-    memset(m, 0, sizeof *m);
-}
-
 /* ---- names --------------------------------------------------------------------- */
 
 static uint32_t name_id(struct web_trace *w, const char *s)
@@ -228,17 +122,11 @@ static uint32_t string_name(struct web_trace *w, uint64_t id)
 
 static uint32_t syscall_name(struct web_trace *w, uint64_t nr)
 {
-    for (size_t i = 0; i < sizeof syscall_names / sizeof syscall_names[0]; i++)
-        if ((uint64_t)syscall_names[i].nr == nr)
-            return name_id(w, syscall_names[i].name);
+    const char *known = trace_syscall_known_name(nr);
+    if (known)
+        return name_id(w, known);
     char buf[48];
-    snprintf(buf, sizeof buf, "syscall %" PRIu64, nr);
-    return owned_name(w, buf);
-}
-
-static int is_sleep_syscall(uint64_t nr)
-{
-    return nr == (uint64_t)SYS_nanosleep || nr == (uint64_t)SYS_clock_nanosleep;
+    return owned_name(w, trace_syscall_name(nr, buf, sizeof buf));
 }
 
 /* The index + 1 of a stack in the JSON's "stacks" (0: none). */
@@ -335,8 +223,7 @@ static void thread_events(struct web_trace *w, uint32_t ti, struct idmap *region
                 break;
             if (!(s = add_span(w, WEB_SPAN_WAIT, ti, e->ns, e->ns)))
                 return;
-            s->what = e->arg[0] < TRACE_STATE_COUNT ? name_id(w, state_names[e->arg[0]])
-                                                    : owned_name(w, "unknown state");
+            s->what = name_id(w, trace_state_name(e->arg[0]));
             s->aux = stack_ref(w, e->arg[1]);
             s->id = (uint32_t)e->arg[0];
             s->kind |= WEB_SPAN_OPEN_END;
@@ -347,7 +234,7 @@ static void thread_events(struct web_trace *w, uint32_t ti, struct idmap *region
             if (!(s = add_span(w, WEB_SPAN_SYSCALL, ti, e->ns - dur, e->ns)))
                 return;
             s->what = syscall_name(w, e->arg[0]);
-            s->aux = (uint32_t)is_sleep_syscall(e->arg[0]);
+            s->aux = (uint32_t)trace_is_sleep_syscall(e->arg[0]);
             break;
         }
         case TRACE_EV_REGION_BEGIN:
