@@ -16,6 +16,7 @@ set(CPROF_PB_C ${PROJECT_BINARY_DIR}/src/format/profile.pb-c.c)
 add_executable(fuzz_pprof_read
   ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_pprof_read.c
   ${PROJECT_SOURCE_DIR}/src/format/pprof_read.c
+  ${PROJECT_SOURCE_DIR}/src/format/file_read.c
   ${CPROF_PB_C})
 add_dependencies(fuzz_pprof_read cprof_format_tool)
 target_include_directories(fuzz_pprof_read PRIVATE ${PROJECT_SOURCE_DIR}/src/format
@@ -44,7 +45,8 @@ set_tests_properties(fuzz-pprof-read PROPERTIES TIMEOUT 600)
 # and real traces from the ground-truth program (tests/trace.cmake).
 add_executable(fuzz_trace_read
   ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_trace_read.c
-  ${PROJECT_SOURCE_DIR}/src/format/trace_read.c)
+  ${PROJECT_SOURCE_DIR}/src/format/trace_read.c
+  ${PROJECT_SOURCE_DIR}/src/format/file_read.c)
 target_include_directories(fuzz_trace_read PRIVATE ${PROJECT_SOURCE_DIR}/src/format)
 target_compile_options(fuzz_trace_read PRIVATE ${CPROF_FUZZ_FLAGS})
 target_link_options(fuzz_trace_read PRIVATE ${CPROF_FUZZ_FLAGS})

@@ -11,15 +11,14 @@
 #include "pprof_read.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <zlib.h>
+
+#include "file_read.h"
 
 /* Go's own profiles stay far below this; anything bigger is a bomb or junk. */
 #define MAX_PROFILE_BYTES ((size_t)1 << 30)
@@ -524,47 +523,6 @@ cprof_profile *cprof_profile_parse(const uint8_t *data, size_t len, char *err, s
     return p;
 }
 
-/* Reads all of fd; also works for pipes and /proc files whose size is not
- * known in advance. 0, or -1 with errno set (EFBIG when too large). */
-static int read_all(int fd, uint8_t **out, size_t *out_len)
-{
-    struct stat st;
-    size_t cap = 64 << 10;
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
-        cap = (size_t)st.st_size + 1;
-    if (cap > MAX_PROFILE_BYTES + 1)
-        return errno = EFBIG, -1;
-    uint8_t *buf = malloc(cap);
-    size_t len = 0;
-    if (!buf)
-        return -1;
-    for (;;) {
-        if (len == cap) {
-            uint8_t *nb = cap > MAX_PROFILE_BYTES ? NULL : realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                return errno = cap > MAX_PROFILE_BYTES ? EFBIG : ENOMEM, -1;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        ssize_t r = read(fd, buf + len, cap - len);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            int e = errno;
-            free(buf);
-            return errno = e, -1;
-        }
-        if (r == 0)
-            break;
-        len += (size_t)r;
-    }
-    *out = buf;
-    *out_len = len;
-    return 0;
-}
-
 static const char *open_error(int e)
 {
     switch (e) {
@@ -583,18 +541,10 @@ static const char *open_error(int e)
 
 cprof_profile *cprof_profile_read_file(const char *path, char *err, size_t errlen)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        set_err(err, errlen, "%s: %s", path, open_error(errno));
-        return NULL;
-    }
     uint8_t *data;
     size_t len;
-    int rc = read_all(fd, &data, &len);
-    int e = errno;
-    close(fd);
-    if (rc) {
-        set_err(err, errlen, "%s: %s", path, open_error(e));
+    if (format_read_file(path, MAX_PROFILE_BYTES, &data, &len)) {
+        set_err(err, errlen, "%s: %s", path, open_error(errno));
         return NULL;
     }
     char why[256] = "";

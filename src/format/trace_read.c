@@ -18,13 +18,12 @@
 #include "trace_read.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
+
+#include "file_read.h"
 
 /* The writer's largest record is an EVENTS record of one 64 KiB buffer, or a
  * STACK of a few hundred frames: anything near this is not a record. */
@@ -993,49 +992,6 @@ fail:
 
 /* ---- Files ------------------------------------------------------------------------ */
 
-static int read_all(int fd, uint8_t **out, size_t *out_len)
-{
-    struct stat st;
-    size_t cap = 64 << 10;
-    if (fstat(fd, &st) == 0) {
-        if (S_ISDIR(st.st_mode))
-            return errno = EISDIR, -1;
-        if (S_ISREG(st.st_mode) && st.st_size > 0)
-            cap = (size_t)st.st_size + 1;
-    }
-    if (cap > MAX_FILE_BYTES + 1)
-        return errno = EFBIG, -1;
-    uint8_t *buf = malloc(cap);
-    size_t len = 0;
-    if (!buf)
-        return -1;
-    for (;;) {
-        if (len == cap) {
-            uint8_t *nb = cap > MAX_FILE_BYTES ? NULL : realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                return errno = cap > MAX_FILE_BYTES ? EFBIG : ENOMEM, -1;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        ssize_t n = read(fd, buf + len, cap - len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            int e = errno;
-            free(buf);
-            return errno = e, -1;
-        }
-        if (n == 0)
-            break;
-        len += (size_t)n;
-    }
-    *out = buf;
-    *out_len = len;
-    return 0;
-}
-
 static const char *open_error(int e)
 {
     switch (e) {
@@ -1054,18 +1010,10 @@ static const char *open_error(int e)
 
 cprof_trace *cprof_trace_read_file(const char *path, char *err, size_t errlen)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        set_err(err, errlen, "%s: %s", path, open_error(errno));
-        return NULL;
-    }
     uint8_t *data;
     size_t len;
-    int rc = read_all(fd, &data, &len);
-    int e = errno;
-    close(fd);
-    if (rc) {
-        set_err(err, errlen, "%s: %s", path, open_error(e));
+    if (format_read_file(path, MAX_FILE_BYTES, &data, &len)) {
+        set_err(err, errlen, "%s: %s", path, open_error(errno));
         return NULL;
     }
     char why[256] = "";

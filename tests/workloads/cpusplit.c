@@ -28,6 +28,8 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "keep_frame.h"
+
 static int64_t unit_ns = 1000000;
 static long cycles_per_thread;
 static volatile uint64_t sink;
@@ -52,10 +54,10 @@ static inline uint64_t burn(uint64_t h, uint64_t k)
     return h;
 }
 
-/* noinline and noclone keep the two functions on every stack under their own
+/* KEEP_FRAME keeps the two functions on every stack under their own
  * names; their different constants keep the compiler from folding them into
  * one. */
-__attribute__((noinline, noclone)) static uint64_t spin_three(uint64_t h)
+KEEP_FRAME static uint64_t spin_three(uint64_t h)
 {
     int64_t end = thread_cpu_ns() + 3 * unit_ns;
     while (thread_cpu_ns() < end)
@@ -63,7 +65,7 @@ __attribute__((noinline, noclone)) static uint64_t spin_three(uint64_t h)
     return h;
 }
 
-__attribute__((noinline, noclone)) static uint64_t spin_one(uint64_t h)
+KEEP_FRAME static uint64_t spin_one(uint64_t h)
 {
     int64_t end = thread_cpu_ns() + unit_ns;
     while (thread_cpu_ns() < end)

@@ -33,6 +33,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "keep_frame.h"
+
 #include "cprof.h"
 
 static atomic_int done;
@@ -42,7 +44,7 @@ static int pipe_fds[2];
 static volatile uint64_t sink;
 static void *retained[256];
 
-__attribute__((noinline, noclone)) static uint64_t http_hot_spin(uint64_t h)
+KEEP_FRAME static uint64_t http_hot_spin(uint64_t h)
 {
     for (int i = 0; i < 200000; i++) {
         h ^= h >> 29;
@@ -71,7 +73,7 @@ static void *burner(void *arg)
     return NULL;
 }
 
-__attribute__((noinline, noclone)) static void http_wait_cond(void)
+KEEP_FRAME static void http_wait_cond(void)
 {
     pthread_mutex_lock(&lock);
     while (!atomic_load(&done))
@@ -87,7 +89,7 @@ static void *waiter(void *arg)
     return NULL;
 }
 
-__attribute__((noinline, noclone)) static void http_sleep_loop(void)
+KEEP_FRAME static void http_sleep_loop(void)
 {
     struct timespec t = {0, 50 * 1000000};
     while (!atomic_load(&done))
@@ -102,7 +104,7 @@ static void *sleeper(void *arg)
     return NULL;
 }
 
-__attribute__((noinline, noclone)) static void http_block_read(void)
+KEEP_FRAME static void http_block_read(void)
 {
     char c;
     while (read(pipe_fds[0], &c, 1) < 0)
@@ -117,7 +119,7 @@ static void *reader(void *arg)
     return NULL;
 }
 
-__attribute__((noinline, noclone)) static void http_alloc_retained(void)
+KEEP_FRAME static void http_alloc_retained(void)
 {
     for (size_t i = 0; i < sizeof retained / sizeof retained[0]; i++) {
         retained[i] = malloc(64 * 1024);
