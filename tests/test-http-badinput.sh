@@ -22,17 +22,17 @@ for s in abc 1x -1 0 '' 99999999 99999999999999999999999 21 %201 1.5 0x10; do
 done
 req 'debug/pprof/profile?seconds=21'
 body_has 'exceeds the limit of 20'
-for h in 0 abc 100000; do
+for h in 0 abc 100000 '%00'; do
     expect 400 "debug/pprof/profile?seconds=1&hz=$h"
 done
-for d in 3 x -1; do
+for d in 3 x -1 '%001'; do
     expect 400 "debug/pprof/goroutine?debug=$d"
     expect 400 "debug/pprof/threads?debug=$d"
 done
 note "bad seconds/hz/debug: 400 with a message"
 
 # ---- Paths and methods ------------------------------------------------------------------
-for p in nothing heapx profile/x 'goroutine/../heap' '%2e%2e/heap' 'heap%20'; do
+for p in nothing heapx profile/x 'goroutine/../heap' '%2e%2e/heap' 'heap%20' '%00' 'heap%00'; do
     expect 404 "debug/pprof/$p" --path-as-is
     body_has 'Unknown profile'
 done

@@ -603,6 +603,41 @@ CPROF_API void cprof_http_request_done(void **con_cls)
     request_done(NULL, NULL, con_cls, MHD_REQUEST_TERMINATED_COMPLETED_OK);
 }
 
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* MHD's own unescaping turns "%00" into a NUL that ends the string, so
+ * "/debug/pprof/%00" would read as the index and "seconds=%001" as no
+ * value. This one decodes "%HH" but leaves "%00" as it stands: no profile
+ * name or number contains it, so such requests get 404 or 400, as in Go. */
+static size_t unescape_url(void *cls, struct MHD_Connection *c, char *s)
+{
+    (void)cls;
+    (void)c;
+    char *out = s;
+    const char *in = s;
+    while (*in) {
+        int hi = in[0] == '%' ? hex_value(in[1]) : -1;
+        int lo = hi >= 0 ? hex_value(in[2]) : -1;
+        if (lo >= 0 && (hi | lo)) {
+            *out++ = (char)(hi * 16 + lo);
+            in += 3;
+        } else {
+            *out++ = *in++;
+        }
+    }
+    *out = '\0';
+    return (size_t)(out - s);
+}
+
 static enum MHD_Result access_handler(void *cls, struct MHD_Connection *c, const char *url,
                                       const char *method, const char *version, const char *upload,
                                       size_t *upload_size, void **state)
@@ -696,7 +731,8 @@ int cprof__http_start(const char *addr, int allow_remote)
             flags, 0, NULL, NULL, access_handler, NULL, MHD_OPTION_SOCK_ADDR,
             (struct sockaddr *)&sa, MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNECTIONS,
             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-            (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL, MHD_OPTION_END);
+            (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
+            MHD_OPTION_UNESCAPE_CALLBACK, unescape_url, NULL, MHD_OPTION_END);
         cprof__heap_leave_internal();
         if (!daemon_handle)
             rc = cprof__fail("http: cannot listen on %s: %s", addr, strerror(errno));
