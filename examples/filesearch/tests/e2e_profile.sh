@@ -1,8 +1,10 @@
 #!/bin/bash
 # e2e_profile.sh: the workshop's first finding, end to end. Under the same
-# load, the CPU profile of the slow server (-cpuprofile, written at SIGTERM)
-# has regcomp among its 10 hottest functions by cumulative time, the fixed
-# server's does not, and the fixed server serves more requests per second.
+# load, regcomp takes at least 10% of the slow server's CPU profile
+# (-cpuprofile, written at SIGTERM) by cumulative time, under 2% of the fixed
+# server's, and the fixed server serves more requests per second. (A share,
+# not a rank: the one hot path's own frames, inlined ones included, can fill
+# a top 10 on their own.)
 #
 # Needs cprof's CPU profiler (libcprof) and `cprof top` ($CPROF).
 # shellcheck source=common.sh
@@ -48,25 +50,33 @@ profile() {
     sed -n 's/^requests: .* \([0-9.]*\) requests\/s$/\1/p' "$TMP/$name.load" >"$TMP/$name.rps"
     stop_server TERM
     [[ -s $TMP/$name.pb.gz ]] || fail "$name: no CPU profile written"
-    "$CPROF" top -cum -n 10 "$TMP/$name.pb.gz" >"$TMP/$name.top" 2>&1 ||
+    "$CPROF" top -cum -n 40 "$TMP/$name.pb.gz" >"$TMP/$name.top" 2>&1 ||
         fail "$name: cprof top failed: $(cat "$TMP/$name.top")"
-    echo "  cprof top -cum -n 10 ($name):"
-    sed 's/^/    /' "$TMP/$name.top"
+    echo "  cprof top -cum -n 15 ($name):"
+    head -n 25 "$TMP/$name.top" | sed 's/^/    /'
+}
+
+# regcomp_share NAME: the largest cum% of a regcomp frame in NAME's top (0 if none).
+regcomp_share() {
+    awk '$6 ~ /regcomp/ { v = $5; sub(/%/, "", v); if (v + 0 > m) m = v + 0 }
+         END { print m + 0 }' "$TMP/$1.top"
 }
 
 echo "slow:"
 profile slow
-grep -q 'regcomp' "$TMP/slow.top" || fail "slow: regcomp is not among the top 10 by cumulative time"
+slow_share=$(regcomp_share slow)
+awk -v v="$slow_share" 'BEGIN { exit !(v >= 10) }' ||
+    fail "slow: regcomp has $slow_share% of the CPU by cumulative time, want >= 10%"
 
 echo "fixed:"
 profile fixed -fixed
 grep -Eq 'search_(shard|file)' "$TMP/fixed.top" || fail "fixed: the search is not in the profile"
-if grep -q 'regcomp' "$TMP/fixed.top"; then
-    fail "fixed: regcomp is still among the top 10 by cumulative time"
-fi
+fixed_share=$(regcomp_share fixed)
+awk -v v="$fixed_share" 'BEGIN { exit !(v < 2) }' ||
+    fail "fixed: regcomp still has $fixed_share% of the CPU by cumulative time, want < 2%"
 
 slow=$(cat "$TMP/slow.rps") fixed=$(cat "$TMP/fixed.rps")
 awk -v s="$slow" -v f="$fixed" 'BEGIN { exit !(f > s) }' ||
     fail "fixed serves $fixed requests/s, not more than slow's $slow"
-echo "ok: regcomp hot in slow, gone in fixed; $slow → $fixed requests/s"
+echo "ok: regcomp $slow_share% of slow's CPU, $fixed_share% of fixed's; $slow → $fixed requests/s"
 echo PASS
