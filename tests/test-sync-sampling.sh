@@ -85,5 +85,12 @@ attempt() {
 
 sd_md=0
 attempt 4000
+# One retry: the count's ground truth (every wait contended) needs the
+# holder to be on a CPU when the waiter arrives, which a loaded machine
+# does not always grant (seen: 91% of the waits contended at load 6).
+if [ -s "$T/why" ]; then
+    note "retrying once:$(cat "$T/why")"
+    attempt 4000
+fi
 [ -s "$T/why" ] && fail "$(cat "$T/why")"
 exit 0
