@@ -53,7 +53,6 @@ static void before_exec(void)
     errno = saved;
 }
 
-
 static void atfork_child(void)
 {
     profiled_pid = getpid();
