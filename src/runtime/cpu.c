@@ -77,6 +77,10 @@ static _Atomic int64_t period_now; /* cpu.period_ns, readable from the handler *
  * signal sets the real one. This generation tells a thread's TLS flag that
  * it belongs to an earlier profile. */
 static _Atomic unsigned period_generation;
+/* Timer periods that arrived folded into another signal (si_overrun): their
+ * weight is in the profile but at the one stack of the late signal. The
+ * profile says how many, so that a reader knows the resolution it lost. */
+static _Atomic uint64_t merged_periods;
 static __thread unsigned period_set_in __attribute__((tls_model("initial-exec")));
 
 /* ---- The signal handler ------------------------------------------------------ */
@@ -103,8 +107,11 @@ static void on_sigprof(int sig, siginfo_t *si, void *uc)
             ioctl(si->si_fd, PERF_EVENT_IOC_PERIOD, &period);
             period_set_in = gen;
         }
-        if (from_timer && si->si_overrun > 0)
+        if (from_timer && si->si_overrun > 0) {
             weight += (uint64_t)si->si_overrun;
+            atomic_fetch_add_explicit(&merged_periods, (uint64_t)si->si_overrun,
+                                      memory_order_relaxed);
+        }
         uint64_t pcs[CPROF_MAX_FRAMES];
         const ucontext_t *ctx = uc;
         uintptr_t hi = cprof__stack_hi((uintptr_t)ctx->uc_mcontext.gregs[REG_RSP]);
@@ -399,6 +406,7 @@ static int start(const char *path, int hz)
     cpu.period_ns = 1000000000LL / hz;
     atomic_store(&period_now, cpu.period_ns);
     atomic_fetch_add(&period_generation, 1);
+    atomic_store(&merged_periods, 0);
     cpu.start_unix_ns = now_unix_ns();
     clock_gettime(CLOCK_MONOTONIC, &cpu.start_mono);
     atomic_store(&table, t);
@@ -457,6 +465,7 @@ static int stop_and_write(uint8_t **out, size_t *out_len)
                        (end.tv_nsec - cpu.start_mono.tv_nsec),
         .engine = atomic_load(&cpu.engine) == CPROF_ENGINE_TIMER ? "timer" : "perf",
         .hz = cpu.hz,
+        .merged_periods = atomic_load(&merged_periods),
     };
     int rc = -1;
     if (t && cpu.path[0])

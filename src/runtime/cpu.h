@@ -30,6 +30,7 @@ struct cprof_cpu_profile_info {
     int64_t start_unix_ns, duration_ns;
     const char *engine;
     int hz;
+    uint64_t merged_periods; /* timer periods folded into a later signal */
 };
 int cprof__cpu_write(const char *path, const cprof_samples *t,
                      const struct cprof_cpu_profile_info *info, uint8_t **out, size_t *out_len);

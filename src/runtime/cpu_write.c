@@ -26,8 +26,9 @@ int cprof__cpu_write(const char *path, const cprof_samples *t,
                                     info->start_unix_ns, info->duration_ns);
     if (!w)
         return -1;
-    char comment[96];
-    snprintf(comment, sizeof comment, "engine=%s rate=%dHz", info->engine, info->hz);
+    char comment[128];
+    snprintf(comment, sizeof comment, "engine=%s rate=%dHz merged=%llu", info->engine, info->hz,
+             (unsigned long long)info->merged_periods);
     cprof_pb_add_comment(cprof__profile_writer_pb(w), comment);
     int64_t period = info->period_ns;
     cprof__profile_writer_add_table(w, t, cpu_values, &period);
