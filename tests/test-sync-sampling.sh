@@ -2,7 +2,7 @@
 # test-sync-sampling.sh: the sampled mutex and block profiles (fraction 10,
 # rate 1 ms) against the exact ones (fraction 1, rate 1) on a workload of
 # many short contended waits (workloads/sync_many.c: 4000 hand-overs of a
-# mutex held 100-300 us, nearly all contended).
+# mutex held 100-300 us, each released only once the waiter sleeps on it).
 #
 # The sampled estimates must stay within 20% of the exact run: the mutex
 # delay (hold_briefly, the releasing stack) and contention count, the block
@@ -41,11 +41,11 @@ run_once() {
 }
 
 # ratios NAME: "mutex_delay block_delay mutex_count", each as profile /
-# measured (count: profile / waits the program made).
+# measured (count: profile / the waits the program saw blocked).
 ratios() {
     local measured_ms waits md bd mc
     measured_ms=$(awk -v n="$(kv "$T/$1.out" lock_wait_ns)" 'BEGIN { print n / 1e6 }')
-    waits=$(kv "$T/$1.out" lock_waits)
+    waits=$(kv "$T/$1.out" lock_blocked)
     md=$(go_ms "$T/$1.mutex.pb.gz" delay hold_briefly)
     bd=$(go_ms "$T/$1.block.pb.gz" delay want_briefly)
     mc=$(go_count "$T/$1.mutex.pb.gz" contentions hold_briefly)
@@ -85,9 +85,7 @@ attempt() {
 
 sd_md=0
 attempt 4000
-# One retry: the count's ground truth (every wait contended) needs the
-# holder to be on a CPU when the waiter arrives, which a loaded machine
-# does not always grant (seen: 91% of the waits contended at load 6).
+# One retry: the sampled delay on a loaded machine (see above).
 if [ -s "$T/why" ]; then
     note "retrying once:$(cat "$T/why")"
     attempt 4000
