@@ -45,6 +45,7 @@ add_custom_target(cprof_bench_heap DEPENDS bench_heap)
 set(CPROF_FILESEARCH_DIR ${PROJECT_SOURCE_DIR}/examples/filesearch)
 add_executable(bench_filesearch ${CMAKE_CURRENT_LIST_DIR}/bench_filesearch.c
   ${CPROF_FILESEARCH_DIR}/search_common.c ${CPROF_FILESEARCH_DIR}/search_slow.c
+  ${CPROF_FILESEARCH_DIR}/search_planted.c
   ${CPROF_FILESEARCH_DIR}/search_fixed.c ${CPROF_FILESEARCH_DIR}/pool.c)
 target_include_directories(bench_filesearch PRIVATE ${CPROF_FILESEARCH_DIR})
 target_compile_definitions(bench_filesearch PRIVATE _GNU_SOURCE)

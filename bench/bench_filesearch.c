@@ -130,7 +130,8 @@ static void bench_search(cprof_b *b, bool fixed)
                                  .paths = paths,
                                  .npaths = 1,
                                  .max_results = SEARCH_DEFAULT_MAX_RESULTS};
-    struct search_engine *engine = search_engine_new(fixed);
+    struct search_fixes fixes = {fixed, fixed, fixed, fixed};
+    struct search_engine *engine = search_engine_new(&fixes);
     if (!engine) {
         fprintf(stderr, "bench_filesearch: cannot make the engine: %s\n", strerror(errno));
         exit(1);

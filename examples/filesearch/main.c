@@ -66,7 +66,8 @@ static void usage(FILE *out, const struct flag *flags, size_t nflags)
             "An HTTP server on 127.0.0.1 that searches C sources like grep -rnE:\n"
             "  POST /search {\"pattern\": \"ERE\", \"paths\": [\"dir\"], \"max_results\": 100}\n"
             "  GET  /health\n"
-            "It has performance problems planted on purpose; -fixed removes them.\n\n"
+            "It has performance problems planted on purpose; -fixed removes them,\n"
+            "-fix=threads,regex,lines,lock some of them (the pool, threads, first).\n\n"
             "flags:\n",
             prog);
     flags_print_usage(out, flags, nflags);
@@ -76,11 +77,14 @@ int main(int argc, char **argv)
 {
     long port = 8080;
     bool fixed = false;
+    const char *fix = "";
     const char *cpuprofile = NULL, *memprofile = NULL, *tracefile = NULL;
     const struct flag flags[] = {
         {"port", FLAG_INT, &port, "N", "port to listen on, on 127.0.0.1 (0: any free port)", 0,
          65535},
         {"fixed", FLAG_BOOL, &fixed, NULL, "use the search with every planted problem fixed", 0, 0},
+        {"fix", FLAG_STRING, &fix, "LIST",
+         "fix only these problems: threads, then any of regex, lines, lock", 0, 0},
         {"cpuprofile", FLAG_STRING, &cpuprofile, "FILE",
          "write a CPU profile (pprof) to FILE on SIGINT/SIGTERM", 0, 0},
         {"memprofile", FLAG_STRING, &memprofile, "FILE",
@@ -97,6 +101,17 @@ int main(int argc, char **argv)
         usage(stdout, flags, nflags);
         return 0;
     case FLAGS_BAD:
+        return 2;
+    }
+
+    struct search_fixes fixes;
+    char fix_err[160];
+    if (!search_fixes_parse(fixed ? "all" : fix, &fixes, fix_err, sizeof fix_err)) {
+        fprintf(stderr, "%s: -fix=%s: %s\n", prog, fix, fix_err);
+        return 2;
+    }
+    if (fixed && *fix) {
+        fprintf(stderr, "%s: -fixed and -fix=%s: -fixed already fixes everything\n", prog, fix);
         return 2;
     }
 
@@ -117,7 +132,7 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    struct search_engine *engine = search_engine_new(fixed);
+    struct search_engine *engine = search_engine_new(&fixes);
     if (engine == NULL) {
         fprintf(stderr, "%s: cannot start the search: %s\n", prog, strerror(errno));
         return 1;

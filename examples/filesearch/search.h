@@ -43,11 +43,28 @@ enum search_status {
 
 struct search_engine;
 
-/* The slow engine, or with `fixed` the fixed one (which starts its worker
- * pool here). NULL on failure, with errno set. */
-struct search_engine *search_engine_new(bool fixed);
+/* The planted problems a search has fixed, so that the workshop can fix one
+ * at a time: -fix=threads,regex,lines,lock (-fixed: all four).
+ *   threads: a pool of workers instead of a thread per file;
+ *   regex:   the pattern compiled once per request, not once per file;
+ *   lines:   files streamed line by line, only matching lines copied;
+ *   lock:    each worker collects its matches without a shared lock.
+ * regex, lines and lock are fixes of the pooled search: they need threads
+ * (a thread that lives for one file can only compile per file). */
+struct search_fixes {
+    bool threads, regex, lines, lock;
+};
 
-/* "slow" or "fixed". */
+/* Parses a -fix list ("threads,regex"; "all"; "" for none) into *fixes.
+ * False with a one-line message in err on an unknown name or a fix that
+ * needs threads without it. */
+bool search_fixes_parse(const char *list, struct search_fixes *fixes, char *err, size_t errlen);
+
+/* The slow engine when nothing is fixed, else the pooled one (which starts
+ * its worker pool here). NULL on failure, with errno set. */
+struct search_engine *search_engine_new(const struct search_fixes *fixes);
+
+/* "slow", "fixed" (all four fixes) or "fix=threads,regex" (some). */
 const char *search_engine_name(const struct search_engine *engine);
 
 /* Runs one search. Safe to call from many threads at once. On anything but

@@ -15,14 +15,44 @@
 
 /* ---- The engine interface ------------------------------------------------------ */
 
-struct search_engine *search_engine_new(bool fixed)
+bool search_fixes_parse(const char *list, struct search_fixes *fixes, char *err, size_t errlen)
 {
-    return fixed ? search_fixed_new() : search_slow_new();
+    *fixes = (struct search_fixes){0};
+    const char *p = list;
+    while (*p) {
+        size_t len = strcspn(p, ",");
+        if (len == 3 && !strncmp(p, "all", 3))
+            *fixes = (struct search_fixes){true, true, true, true};
+        else if (len == 7 && !strncmp(p, "threads", 7))
+            fixes->threads = true;
+        else if (len == 5 && !strncmp(p, "regex", 5))
+            fixes->regex = true;
+        else if (len == 5 && !strncmp(p, "lines", 5))
+            fixes->lines = true;
+        else if (len == 4 && !strncmp(p, "lock", 4))
+            fixes->lock = true;
+        else if (len > 0) {
+            snprintf(err, errlen, "unknown fix \"%.*s\" (want threads, regex, lines, lock or all)",
+                     (int)len, p);
+            return false;
+        }
+        p += len + (p[len] == ',');
+    }
+    if (!fixes->threads && (fixes->regex || fixes->lines || fixes->lock)) {
+        snprintf(err, errlen, "regex, lines and lock are fixes of the pooled search: add threads");
+        return false;
+    }
+    return true;
+}
+
+struct search_engine *search_engine_new(const struct search_fixes *fixes)
+{
+    return fixes->threads ? search_fixed_new(fixes) : search_slow_new();
 }
 
 const char *search_engine_name(const struct search_engine *engine)
 {
-    return engine->ops->name;
+    return engine->name;
 }
 
 enum search_status search_run(struct search_engine *engine, const struct search_request *req,

@@ -1,6 +1,8 @@
 /*
- * search_fixed.c: the search with every planted problem of search_slow.c
- * fixed (the server's -fixed flag).
+ * search_fixed.c: the search with the planted problems of search_slow.c
+ * fixed: all of them with the server's -fixed flag, or those named by -fix
+ * (threads, the pool, always; then any of regex, lines, lock). A fix left
+ * out keeps the planted code of search_planted.c.
  *
  * - The pattern is compiled once per request (a copy per worker: see struct
  *   shard), not once per file.
@@ -31,27 +33,75 @@
 struct fixed_engine {
     struct search_engine base;
     struct pool *pool;
+    struct search_fixes fixes;
 };
 
 struct request_ctx {
     const struct file_list *files; /* sorted by path */
+    const struct search_fixes *fixes;
+    const char *pattern;
     cprof_task_t trace_task;
     atomic_size_t next_file;
     size_t max_results;
+    struct match_list shared; /* without the lock fix: every shard's matches */
 };
 
 struct shard {
     struct request_ctx *ctx;
     /* Each shard has its own compiled copy of the pattern: glibc's regexec()
      * holds a lock inside the regex_t, so threads sharing one would take
-     * turns. The copies are made once per request, before the search. */
+     * turns. The copies are made once per request, before the search
+     * (NULL without the regex fix: each file compiles its own). */
     const regex_t *re;
     struct match_list found; /* this shard's alone: no lock */
     bool failed;             /* out of memory */
 };
 
-/* Searches one file, adding its matching lines to the shard's list. */
-static void search_file(struct shard *s, const char *path, char **line, size_t *cap)
+/* Adds a match found in `path` to the shard's list (or, without the lock
+ * fix, to the request's shared one, under the planted lock). */
+static bool add_found(struct shard *s, const char *path, long line, char *content)
+{
+    if (!s->ctx->fixes->lock)
+        return planted_add_match(&s->ctx->shared, path, line, content);
+    char *file = strdup(path);
+    if (file == NULL || !match_list_push(&s->found, file, line, content)) {
+        free(file);
+        free(content);
+        return false;
+    }
+    return true;
+}
+
+struct planted_file {
+    struct shard *shard;
+    const char *path;
+};
+
+static bool add_planted_found(void *arg, long line, char *content)
+{
+    struct planted_file *f = arg;
+    return add_found(f->shard, f->path, line, content);
+}
+
+/* Without the lock fix: moves the shard's matches from index `first` on to
+ * the request's shared list, one planted lock per match. (They are first
+ * kept here because a NUL byte further down takes the file's back.) */
+static void hand_over(struct shard *s, size_t first)
+{
+    for (size_t i = first; i < s->found.count; i++) {
+        struct search_match *m = &s->found.items[i];
+        if (!s->failed && !planted_add_match(&s->ctx->shared, m->file, m->line, m->content))
+            s->failed = true;
+        else if (s->failed)
+            free(m->content);
+        free(m->file);
+    }
+    s->found.count = first;
+}
+
+/* Searches one file streamed with getline(), adding its matching lines. */
+static void search_stream(struct shard *s, const char *path, const regex_t *re, char **line,
+                          size_t *cap)
 {
     FILE *f = fopen(path, "re");
     if (f == NULL)
@@ -68,11 +118,11 @@ static void search_file(struct shard *s, const char *path, char **line, size_t *
         }
         if (len > 0 && text[len - 1] == '\n')
             text[--len] = '\0';
-        if (regexec(s->re, text, 0, NULL, 0) != 0)
+        if (regexec(re, text, 0, NULL, 0) != 0)
             continue;
         /* A shard sees its files in path order, so once it holds max_results
          * matches none of its later ones can make the cut. */
-        if (s->found.count >= s->ctx->max_results)
+        if (s->ctx->fixes->lock && s->found.count >= s->ctx->max_results)
             continue;
         size_t tlen;
         const char *trimmed = trim_span(text, (size_t)len, &tlen);
@@ -86,6 +136,31 @@ static void search_file(struct shard *s, const char *path, char **line, size_t *
         }
     }
     fclose(f);
+    if (!s->ctx->fixes->lock)
+        hand_over(s, first);
+}
+
+/* Searches one file with the fixes the engine has. */
+static void search_file(struct shard *s, const char *path, char **line, size_t *cap)
+{
+    regex_t own;
+    const regex_t *re = s->re;
+    if (re == NULL) { /* planted: compiled for every file */
+        if (regcomp(&own, s->ctx->pattern, SEARCH_REGEX_FLAGS) != 0) {
+            s->failed = true; /* it compiled when the request was checked */
+            return;
+        }
+        re = &own;
+    }
+    if (s->ctx->fixes->lines) {
+        search_stream(s, path, re, line, cap);
+    } else {
+        struct planted_file f = {s, path};
+        if (!planted_search_file(path, re, add_planted_found, &f))
+            s->failed = true;
+    }
+    if (re == &own)
+        regfree(&own);
 }
 
 static void search_shard(void *item)
@@ -134,7 +209,7 @@ static enum search_status fixed_run(struct search_engine *engine, const struct s
     if (status == SEARCH_OK)
         status = file_list_collect(&files, req->paths, req->npaths, err, errlen);
     size_t nshards = nworkers < files.count ? nworkers : files.count;
-    while (status == SEARCH_OK && ncompiled < nshards) {
+    while (status == SEARCH_OK && e->fixes.regex && ncompiled < nshards) {
         status = search_compile(&patterns[ncompiled], req->pattern, err, errlen);
         if (status == SEARCH_OK)
             ncompiled++;
@@ -144,13 +219,21 @@ static enum search_status fixed_run(struct search_engine *engine, const struct s
     if (status == SEARCH_OK) {
         if (files.count > 1)
             qsort(files.paths, files.count, sizeof *files.paths, compare_paths);
-        struct request_ctx ctx = {
-            .files = &files, .trace_task = req->task, .max_results = req->max_results};
+        struct request_ctx ctx = {.files = &files,
+                                  .fixes = &e->fixes,
+                                  .pattern = req->pattern,
+                                  .trace_task = req->task,
+                                  .max_results = req->max_results};
         atomic_init(&ctx.next_file, 0);
         for (size_t i = 0; i < nshards; i++)
-            shards[i] = (struct shard){.ctx = &ctx, .re = &patterns[i]};
+            shards[i] = (struct shard){.ctx = &ctx, .re = e->fixes.regex ? &patterns[i] : NULL};
 
         pool_run(e->pool, search_shard, shards, nshards, sizeof *shards);
+        if (!match_list_move(&all, &ctx.shared)) {
+            snprintf(err, errlen, "out of memory");
+            status = SEARCH_FAILED;
+        }
+        match_list_free(&ctx.shared);
 
         for (size_t i = 0; i < nshards; i++) {
             if (status == SEARCH_OK &&
@@ -182,7 +265,7 @@ static void fixed_free(struct search_engine *engine)
     free(e);
 }
 
-static const struct search_engine_ops fixed_ops = {"fixed", fixed_run, fixed_free};
+static const struct search_engine_ops fixed_ops = {fixed_run, fixed_free};
 
 /* The CPUs this process may run on. */
 static size_t cpu_count(void)
@@ -194,12 +277,26 @@ static size_t cpu_count(void)
     return n > 0 ? (size_t)n : 1;
 }
 
-struct search_engine *search_fixed_new(void)
+/* "fixed" with every fix, else "fix=" and the list. */
+static void name_engine(struct fixed_engine *e)
+{
+    const struct search_fixes *f = &e->fixes;
+    if (f->threads && f->regex && f->lines && f->lock) {
+        snprintf(e->base.name, sizeof e->base.name, "fixed");
+        return;
+    }
+    snprintf(e->base.name, sizeof e->base.name, "fix=threads%s%s%s", f->regex ? ",regex" : "",
+             f->lines ? ",lines" : "", f->lock ? ",lock" : "");
+}
+
+struct search_engine *search_fixed_new(const struct search_fixes *fixes)
 {
     struct fixed_engine *e = calloc(1, sizeof *e);
     if (e == NULL)
         return NULL;
     e->base.ops = &fixed_ops;
+    e->fixes = *fixes;
+    name_engine(e);
     e->pool = pool_new(cpu_count(), "fs-worker");
     if (e->pool == NULL) {
         free(e);

@@ -13,7 +13,6 @@
 #define SEARCH_REGEX_FLAGS (REG_EXTENDED | REG_NOSUB)
 
 struct search_engine_ops {
-    const char *name;
     enum search_status (*run)(struct search_engine *engine, const struct search_request *req,
                               struct search_result *out, char *err, size_t errlen);
     void (*free)(struct search_engine *engine);
@@ -22,10 +21,12 @@ struct search_engine_ops {
 /* Every engine starts with this. */
 struct search_engine {
     const struct search_engine_ops *ops;
+    char name[48]; /* "slow", "fixed" or "fix=threads,regex" */
 };
 
 struct search_engine *search_slow_new(void);
-struct search_engine *search_fixed_new(void);
+/* The pooled search, with the fixes asked for (fixes->threads is true). */
+struct search_engine *search_fixed_new(const struct search_fixes *fixes);
 
 /* Compiles the request's pattern; on failure says why in err (the request is bad). */
 enum search_status search_compile(regex_t *re, const char *pattern, char *err, size_t errlen);
@@ -59,6 +60,21 @@ bool match_list_move(struct match_list *dst, struct match_list *src);
 void match_list_free(struct match_list *list);
 /* Sorts the list by (file, line), keeps the first max_results and hands them to out. */
 void match_list_finish(struct match_list *list, size_t max_results, struct search_result *out);
+
+/* ---- The planted problems (search_planted.c) ---------------------------------- */
+
+/* Appends a match to `results` under the lock every search shares, taking
+ * ownership of `content` (freed on failure). False on out of memory. */
+bool planted_add_match(struct match_list *results, const char *path, long line, char *content);
+
+/* Receives each matching line of planted_search_file: its number and a
+ * trimmed copy it now owns. Returns false on out of memory. */
+typedef bool (*planted_found_fn)(void *arg, long line, char *content);
+
+/* Searches one file the planted way: read whole, split into copied lines,
+ * every line trimmed into a copy before it is matched. An unreadable file is
+ * skipped (true); false on out of memory. */
+bool planted_search_file(const char *path, const regex_t *re, planted_found_fn found, void *arg);
 
 /* The part of s[0..len) without leading and trailing whitespace. */
 const char *trim_span(const char *s, size_t len, size_t *trimmed_len);

@@ -27,6 +27,10 @@ refused 2 "-port" "$S" -port=70000
 refused 2 "-port" "$S" -port=-1
 refused 2 "-port" "$S" -port
 refused 2 "-fixed" "$S" -fixed=maybe
+refused 2 "unknown fix \"regexp\"" "$S" -fix=threads,regexp
+refused 2 "add threads" "$S" -fix=regex
+refused 2 "add threads" "$S" -fix=lines,lock
+refused 2 "-fixed already fixes everything" "$S" -fixed -fix=threads
 refused 2 "-cpuprofile" "$S" -cpuprofile
 refused 2 "-cpuprofile" "$S" -cpuprofile=
 refused 2 "-memprofile" "$S" -memprofile=
