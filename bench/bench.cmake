@@ -39,7 +39,8 @@ target_compile_options(bench_heap PRIVATE -O2 -g -fno-builtin)
 add_custom_target(cprof_bench_heap DEPENDS bench_heap)
 
 # ---- Benchmark harness demo: filesearch's search, slow and fixed (cprof/bench.h) ------------
-# bench_filesearch: BenchmarkSearchSlow and BenchmarkSearchFixed over a
+# bench_filesearch: BenchmarkSearchSlow and BenchmarkSearchFixed (and
+# BenchmarkSearch, with the fixes FILESEARCH_FIX names) over a
 # generated corpus, linked with the demo's search sources and libcprof (the
 # harness). Run: build/bin/bench_filesearch -bench=. -count=10 -benchmem.
 set(CPROF_FILESEARCH_DIR ${PROJECT_SOURCE_DIR}/examples/filesearch)
