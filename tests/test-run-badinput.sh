@@ -43,6 +43,16 @@ refuse "rate with junk" -cpurate=100x -cpuprofile="$T/x.pb.gz" -- "${prog[@]}"
 refuse "rate empty" -cpurate= -cpuprofile="$T/x.pb.gz" -- "${prog[@]}"
 [ ! -e "$T/x.pb.gz" ] || fail "a refused run wrote a profile"
 
+# The usage names every flag's value, each with its own placeholder (a table
+# indexed by the wrong kind once printed -push=DURATION and -flightrecorder(null)).
+"$CPROF" run -h >"$T/usage" 2>&1 || fail "cprof run -h: exit status $?"
+grep -q '(null)' "$T/usage" && fail "cprof run -h prints (null): $(grep '(null)' "$T/usage")"
+for want in -cpuprofile=FILE -cpurate=HZ -memprofilerate=BYTES -http=HOST:PORT -push=URL \
+    -push-interval=DURATION -app-name=NAME -push-labels=k=v -flightrecorder=AGE,SIZE \
+    '-flighttrigger=NAME>DURATION' -leaksuppressions=FILE; do
+    grep -q -- "^  $want" "$T/usage" || fail "cprof run -h does not show $want"
+done
+
 # And the same program with good flags does run (the marker works).
 rm -f "$marker"
 run_cprof 0 -cpuprofile="$T/x.pb.gz" -- "${prog[@]}"

@@ -86,15 +86,27 @@ static const struct run_flag {
 };
 #define NFLAGS (sizeof run_flags / sizeof run_flags[0])
 
-static const char *const value_names[] = {"=FILE", "=HZ",       "=BYTES", "",         "=FILE", "=N",
-                                          "=URL",  "=DURATION", "=NAME",  "=k=v,...", ""};
+/* What each kind of flag shows after its name in the usage (FLAG_TEXT's help
+ * says it itself). Designated, so that a new kind cannot shift the others. */
+static const char *const value_names[] = {
+    [FLAG_PATH] = "=FILE",      [FLAG_RATE] = "=HZ",        [FLAG_BYTES] = "=BYTES",
+    [FLAG_BOOL] = "",           [FLAG_INPUT] = "=FILE",     [FLAG_COUNT] = "=N",
+    [FLAG_ADDR] = "=HOST:PORT", [FLAG_URL] = "=URL",        [FLAG_DURATION] = "=DURATION",
+    [FLAG_NAME] = "=NAME",      [FLAG_LABELS] = "=k=v,...", [FLAG_TEXT] = "",
+};
 
 static void usage(FILE *out)
 {
     fprintf(out, "usage: cprof run [flags] [--] PROGRAM [ARGS...]\n\nflags:\n");
-    for (size_t i = 0; i < NFLAGS; i++)
-        fprintf(out, "  -%s%s\t%s\n", run_flags[i].name, value_names[run_flags[i].kind],
-                run_flags[i].help);
+    for (size_t i = 0; i < NFLAGS; i++) {
+        const struct run_flag *f = &run_flags[i];
+        /* A FLAG_TEXT help names its value itself: "=AGE,SIZE: keep ...". */
+        const char *sep = f->kind == FLAG_TEXT ? strstr(f->help, ": ") : NULL;
+        if (sep)
+            fprintf(out, "  -%s%.*s\t%s\n", f->name, (int)(sep - f->help), f->help, sep + 2);
+        else
+            fprintf(out, "  -%s%s\t%s\n", f->name, value_names[f->kind], f->help);
+    }
 }
 
 /* Where libcprof.so is: $CPROF_LIBRARY, else beside this binary's ../lib
