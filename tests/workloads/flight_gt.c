@@ -107,6 +107,20 @@ static int count_files(const char *dir, const char *prefix)
     return n;
 }
 
+/* count_files, polled until it reaches `want` or `ms` have passed: the
+ * writer thread writes a triggered snapshot at its next tick, which a loaded
+ * machine can delay by hundreds of milliseconds (a fixed 300 ms wait once
+ * missed one). */
+static int wait_for_files(const char *dir, const char *prefix, int want, int ms)
+{
+    int n = count_files(dir, prefix);
+    for (int i = 0; i < ms / 10 && n < want; i++) {
+        sleep_us(10000);
+        n = count_files(dir, prefix);
+    }
+    return n;
+}
+
 static int wait_for_file(const char *path, int ms)
 {
     struct stat st;
@@ -370,8 +384,9 @@ static int mode_threshold(const char *dir)
     sleep_us(150000);
     cprof_region_end(r);
     double over_ms = (double)(now_ns() - t) / 1e6;
-    sleep_us(300000);
-    int over = count_files(dir, "threshold-");
+    int over = wait_for_files(dir, "threshold-", under + 1, 10000);
+    sleep_us(300000); /* and no second file for the same region */
+    over = count_files(dir, "threshold-");
     /* A task begun here and ended on another thread 150 ms later. */
     t = now_ns();
     cprof_task_t task = cprof_task_begin(0, "slowtask");
@@ -379,8 +394,7 @@ static int mode_threshold(const char *dir)
     pthread_create(&th, NULL, end_task_later, &task);
     pthread_join(th, NULL);
     double task_ms = (double)(now_ns() - t) / 1e6;
-    sleep_us(300000);
-    int with_task = count_files(dir, "threshold-");
+    int with_task = wait_for_files(dir, "threshold-", over + 1, 10000);
     cprof_flight_stop();
     printf("under_ms %.1f\nfiles_under %d\nover_ms %.1f\nfiles_over %d\ntask_ms %.1f\n"
            "files_task %d\n",
