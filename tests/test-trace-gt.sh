@@ -67,6 +67,17 @@ for tid in $(gt waiter1_tid) $(gt finisher_tid); do
     [ "$(to_ns "$3")" -gt 0 ] || fail "thread $tid created while tracing starts at $3"
 done
 
+# Threads by name: main and parked were there before the trace; the holder,
+# the finisher, two waiters and the workers came and went during it.
+want_all=$((6 + $(gt workers))) want_new=$((4 + $(gt workers)))
+grep -q "^Threads by name: $want_all in the trace, $want_new started and $want_new ended during it" \
+    "$T/sum" || fail "threads by name: $(grep '^Threads by name' "$T/sum"), want $want_all, $want_new, $want_new"
+set -- $(awk '/^Threads by name/ { f = 1 } f && $1 == "finisher" { print; exit }' "$T/sum")
+[ "$2 $3 $4" = "1 1 1" ] || fail "finisher's group: $*"
+close_to "finisher's lifetime (P50 LIFE)" "$(to_ns "$5")" "$(gt handoff_ns)"
+set -- $(awk '/^Threads by name/ { f = 1 } f && $1 == "parked" { print; exit }' "$T/sum")
+[ "$2 $4" = "1 0" ] || fail "parked's group (alive at the stop): $*"
+
 # Logs by category.
 section_row "$T/sum" "Logs by category" worker | grep -q " $n\$" || fail "worker logs: not $n"
 section_row "$T/sum" "Logs by category" main | grep -q ' 2$' || fail "main logs: not 2"

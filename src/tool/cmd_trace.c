@@ -71,6 +71,7 @@ struct thread_stats {
     uint64_t nwaits[TRACE_STATE_COUNT];
     int64_t syscall_ns, sleep_ns;
     uint64_t nsyscalls, nsleeps;
+    int started, ended; /* THREAD_START / THREAD_END seen within the trace */
     /* Neither a name nor THREAD_START/END: a thread cprof's registry does
      * not know (its own writer and agent threads, or one not made with
      * pthread_create). */
@@ -108,10 +109,14 @@ static void lifetime(const cprof_trace *t, const cprof_trace_thread *th, struct 
     s->end = t->end_ns;
     int registered = th->name[0] != '\0';
     for (size_t i = 0; i < th->nev; i++) {
-        if (th->ev[i].type == TRACE_EV_THREAD_START && i == 0)
+        if (th->ev[i].type == TRACE_EV_THREAD_START && i == 0) {
             s->begin = th->ev[i].ns;
-        if (th->ev[i].type == TRACE_EV_THREAD_END)
+            s->started = 1;
+        }
+        if (th->ev[i].type == TRACE_EV_THREAD_END) {
             s->end = th->ev[i].ns;
+            s->ended = 1;
+        }
         registered |= th->ev[i].type == TRACE_EV_THREAD_START;
         registered |= th->ev[i].type == TRACE_EV_THREAD_END;
     }
@@ -802,14 +807,111 @@ static void print_counters(const cprof_trace *t)
                nsamples);
 }
 
+/* ---- Threads by name ------------------------------------------------------------------ */
+
+struct thread_group {
+    char name[64];
+    size_t count, started, ended;
+    int64_t *lives; /* lifetimes of the threads that started and ended in the trace */
+    size_t nlives;
+};
+
+static int cmp_group(const void *a, const void *b)
+{
+    const struct thread_group *x = a, *y = b;
+    if (x->count != y->count)
+        return x->count < y->count ? 1 : -1;
+    return strcmp(x->name, y->name);
+}
+
+/* The groups, most threads first; *lives_out is the one array that every
+ * group's `lives` points into (free it after the groups). */
+static struct thread_group *group_threads(const struct analysis *a, size_t *ngroups,
+                                          int64_t **lives_out)
+{
+    const cprof_trace *t = a->t;
+    struct thread_group *g = calloc(t->nthreads ? t->nthreads : 1, sizeof *g);
+    int64_t *lives = calloc(t->nthreads ? t->nthreads : 1, sizeof *lives);
+    if (!g || !lives) {
+        free(g);
+        free(lives);
+        return NULL;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < t->nthreads; i++) {
+        const struct thread_stats *s = &a->th[i];
+        char nb[64];
+        const char *name = thread_label(&t->threads[i], s, nb, sizeof nb);
+        size_t k = 0;
+        while (k < n && strcmp(g[k].name, name) != 0)
+            k++;
+        if (k == n)
+            snprintf(g[n++].name, sizeof g[0].name, "%s", name);
+        g[k].count++;
+        g[k].started += (size_t)s->started;
+        g[k].ended += (size_t)s->ended;
+    }
+    /* Each group's lifetimes, one slice of `lives` per group. */
+    size_t at = 0;
+    for (size_t k = 0; k < n; k++) {
+        g[k].lives = lives + at;
+        for (size_t i = 0; i < t->nthreads; i++) {
+            const struct thread_stats *s = &a->th[i];
+            char nb[64];
+            if (s->started && s->ended &&
+                !strcmp(thread_label(&t->threads[i], s, nb, sizeof nb), g[k].name))
+                g[k].lives[g[k].nlives++] = s->end - s->begin;
+        }
+        at += g[k].nlives;
+    }
+    qsort(g, n, sizeof *g, cmp_group);
+    *ngroups = n;
+    *lives_out = lives;
+    return g;
+}
+
+/* How many threads of each name, how many came and went during the trace,
+ * and how long those lived: a thread per unit of work shows here at once,
+ * where the per-thread table below runs to thousands of lines. */
+static int print_thread_groups(const struct analysis *a)
+{
+    size_t n = 0;
+    int64_t *lives = NULL;
+    struct thread_group *g = group_threads(a, &n, &lives);
+    if (!g)
+        return -1;
+    size_t started = 0, ended = 0;
+    for (size_t k = 0; k < n; k++) {
+        started += g[k].started;
+        ended += g[k].ended;
+    }
+    printf("\nThreads by name: %zu in the trace, %zu started and %zu ended during it\n",
+           a->t->nthreads, started, ended);
+    printf("  %-16s %7s %8s %7s %12s %12s\n", "NAME", "COUNT", "STARTED", "ENDED", "P50 LIFE",
+           "MAX LIFE");
+    for (size_t k = 0; k < n; k++) {
+        char b[2][32];
+        qsort(g[k].lives, g[k].nlives, sizeof *g[k].lives, cmp_i64);
+        printf("  %-16s %7zu %8zu %7zu %12s %12s\n", g[k].name, g[k].count, g[k].started,
+               g[k].ended, g[k].nlives ? fmt_dur(b[0], 32, pct(g[k].lives, g[k].nlives, 50)) : "-",
+               g[k].nlives ? fmt_dur(b[1], 32, g[k].lives[g[k].nlives - 1]) : "-");
+    }
+    printf("  (P50/MAX LIFE: of the threads that started and ended within the trace)\n");
+    free(lives);
+    free(g);
+    return 0;
+}
+
 static int run_summary(const cprof_trace *t, const char *path)
 {
     struct analysis a;
     int rc = analyse(t, &a);
     if (!rc) {
         print_header(t, path);
-        print_threads(&a);
-        rc = print_span_table(&a, SPAN_TASK, "Tasks");
+        rc = print_thread_groups(&a);
+        if (!rc)
+            print_threads(&a);
+        rc = rc ? rc : print_span_table(&a, SPAN_TASK, "Tasks");
         rc = rc ? rc : print_span_table(&a, SPAN_REGION, "Regions");
         rc = rc ? rc : print_logs(&a);
         print_counters(t);
