@@ -150,15 +150,16 @@ echo
 if [[ $name == slow ]]; then
     cat <<EOF
 What the profiles show, each pointing at a planted problem in
-examples/filesearch/search_slow.c (look for PLANTED):
+examples/filesearch/search_slow.c and search_planted.c (look for PLANTED):
   - regcomp high in the CPU profile's cumulative list: the pattern is compiled
     again for every file searched;
   - read_whole_file and split_lines on top of the allocations: every file read
     whole, then copied again into a line array;
-  - add_match in the mutex and block profiles: every match appended to one
-    global list under one global lock;
+  - planted_add_match in the mutex and block profiles: every match appended
+    to one global list under one global lock;
   - search_file_thread in threadcreate: one new thread per file.
 The fixed server has none of them: scripts/demo.sh $(rel "$BUILD") -fixed
+docs/tutorial.md fixes them one at a time (-fix=threads,regex,lines,lock).
 All profiles are in $(rel "$OUT")/; any of them opens in go tool pprof too.
 EOF
 fi

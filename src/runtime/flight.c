@@ -201,6 +201,13 @@ static size_t note_record(uint8_t *out, const char *text)
     return 16 + n;
 }
 
+/* The ring first, then what threads are still writing: a buffer the ring
+ * holds was full and handed over before the copy, so whatever a thread
+ * writes after it is new. The other order put events twice into a
+ * snapshot: a buffer read while in progress, then filled, handed over and
+ * drained into the ring before the ring was copied (flight-many saw 1405
+ * duplicated begins). Events the writer holds between the two (handed over,
+ * not yet in a chunk) are missed: at most one writer tick. */
 int cprof__flight_snapshot(const char *note, uint8_t **out, size_t *out_len)
 {
     if (!atomic_load(&recording))
@@ -208,29 +215,40 @@ int cprof__flight_snapshot(const char *note, uint8_t **out, size_t *out_len)
     if (pthread_mutex_trylock(&snapshot_lock) != 0)
         return cprof__fail("flight recorder: a snapshot is already being written; try again");
     cprof__heap_enter_internal();
+    int rc = 0;
+    size_t len = 0, note_max = 16 + strlen(note);
+    pthread_mutex_lock(&ring_lock);
+    uint8_t *buf = malloc(ring.header_len + ring.bytes + note_max);
+    if (buf) {
+        memcpy(buf, ring.header, ring.header_len);
+        len = ring.header_len;
+        for (const struct chunk *c = ring.head; c; c = c->next) {
+            memcpy(buf + len, c->data, c->len);
+            len += c->len;
+        }
+    }
+    pthread_mutex_unlock(&ring_lock);
     uint8_t *extra = NULL;
     size_t extra_len = 0;
-    int rc = cprof__trace_snapshot_records(&extra, &extra_len);
-    uint8_t *buf = NULL;
-    size_t len = 0;
+    if (!buf)
+        rc = cprof__fail("flight recorder: out of memory for a snapshot");
+    else
+        rc = cprof__trace_snapshot_records(&extra, &extra_len);
     if (rc == 0) {
-        pthread_mutex_lock(&ring_lock);
-        size_t need = ring.header_len + ring.bytes + extra_len + 16 + strlen(note);
-        buf = malloc(need);
-        if (buf) {
-            memcpy(buf, ring.header, ring.header_len);
-            len = ring.header_len;
-            for (const struct chunk *c = ring.head; c; c = c->next) {
-                memcpy(buf + len, c->data, c->len);
-                len += c->len;
-            }
+        uint8_t *grown = realloc(buf, len + note_max + extra_len);
+        if (grown) {
+            buf = grown;
             len += note_record(buf + len, note);
             memcpy(buf + len, extra, extra_len);
             len += extra_len;
-        }
-        pthread_mutex_unlock(&ring_lock);
-        if (!buf)
+        } else {
             rc = cprof__fail("flight recorder: out of memory for a snapshot");
+        }
+    }
+    if (rc != 0) {
+        free(buf);
+        buf = NULL;
+        len = 0;
     }
     free(extra);
     cprof__heap_leave_internal();
