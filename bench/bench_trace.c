@@ -3,13 +3,17 @@
  * against the same loop with tracing off, on 1 and 2 threads:
  *   region   a cprof_region_begin + cprof_region_end pair (2 events)
  *   log      a cprof_log with a short formatted message (1 event)
- * and the bytes each event takes on disk (file size / events).
+ * and the bytes each event takes on disk (file size / events). For scale,
+ * the cost of reading the clock the tracer stamps every event with (the
+ * TSC, or CLOCK_MONOTONIC where the TSC is not reliable): in a virtual
+ * machine it can be most of an event's cost.
  *
  *   bench_trace [-n ITERATIONS] [-rounds R]     (prints a Markdown table)
  *
  * Each figure is the median of R rounds; rounds alternate on and off.
  */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +48,35 @@ static void *logs(void *arg)
     for (long i = 0; i < iterations; i++)
         cprof_log(0, "bench", "item %ld", i);
     return NULL;
+}
+
+/* ns per read of each clock, `iterations` reads, median of `rounds`. */
+static uint64_t sink;
+
+static double time_rdtsc(void)
+{
+    double start = now_ns();
+    uint64_t sum = 0;
+    for (long i = 0; i < iterations; i++) {
+        uint32_t lo, hi;
+        __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+        sum += (uint64_t)hi << 32 | lo;
+    }
+    sink += sum;
+    return (now_ns() - start) / (double)iterations;
+}
+
+static double time_clock_gettime(void)
+{
+    double start = now_ns();
+    uint64_t sum = 0;
+    for (long i = 0; i < iterations; i++) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        sum += (uint64_t)ts.tv_nsec;
+    }
+    sink += sum;
+    return (now_ns() - start) / (double)iterations;
 }
 
 /* ns per operation of fn on `threads` threads at once. */
@@ -121,6 +154,14 @@ int main(int argc, char **argv)
     printf("\nOn disk: %.2f bytes per event (file sizes over events recorded, "
            "lost events included in the count).\n",
            bytes / events);
+    double tsc[99], cg[99];
+    for (int r = 0; r < rounds; r++) {
+        tsc[r] = time_rdtsc();
+        cg[r] = time_clock_gettime();
+    }
+    printf("Reading the clock, for scale: rdtsc %.1f ns, clock_gettime(CLOCK_MONOTONIC) %.1f ns "
+           "(the tracer reads one per event).\n",
+           median(tsc, rounds), median(cg, rounds));
     unlink(path);
     return 0;
 }

@@ -28,32 +28,9 @@
 #    100 Hz (the default) and 1000 Hz.
 set -euo pipefail
 
-here=$(cd "$(dirname "$0")/.." && pwd)
-rounds=${N:-7}
-build=${BUILD_DIR:-$here/build-bench}
-do_build=1
-while [ $# -gt 0 ]; do
-    case $1 in
-    -n) rounds=$2; shift 2 ;;
-    -n=*) rounds=${1#-n=}; shift ;;
-    -b) build=$2; shift 2 ;;
-    --no-build) do_build=0; shift ;;
-    -h | --help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "bench-sync.sh: unknown argument: $1 (try --help)" >&2; exit 2 ;;
-    esac
-done
-case $rounds in '' | *[!0-9]* | 0) echo "bench-sync.sh: -n wants a positive integer" >&2; exit 2 ;; esac
-
-log() { echo "bench-sync.sh: $*" >&2; }
-
-if [ $do_build = 1 ]; then
-    if [ ! -f "$build/CMakeCache.txt" ]; then
-        log "configuring $build"
-        cmake -S "$here" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-    fi
-    log "building in $build"
-    cmake --build "$build" -j"$(nproc)" --target cprof bench_sync >/dev/null
-fi
+. "$(dirname "$0")/bench-lib.sh"
+bench_args 30 "$@"
+bench_build cprof bench_sync
 bench=$build/bin/bench_sync
 lib=$build/lib/libcprof.so
 [ -x "$bench" ] && [ -e "$lib" ] || { log "$bench or $lib is missing"; exit 1; }

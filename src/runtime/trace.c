@@ -83,7 +83,8 @@ struct thread_state {
     uint32_t gen;
     uint32_t lost;
     int in_emit;
-    uint64_t next_id; /* for region and task ids made on this thread */
+    uint64_t next_id;  /* the next region or task id this thread hands out */
+    uint32_t ids_left; /* of the block next_id is in */
 };
 
 static __thread struct thread_state self __attribute__((tls_model("initial-exec")));
@@ -178,14 +179,12 @@ static uint32_t list_take(_Atomic uint64_t *list)
 
 /* ---- Emitting events ---------------------------------------------------------------------- */
 
-/* The calling thread's buffer with room for one more event, or NULL. */
-static struct tbuf *room(void)
+/* room's slow path: hands the full buffer (if any) to the writer and takes
+ * a free one. */
+static struct tbuf *new_room(uint32_t gen)
 {
-    uint32_t gen = atomic_load_explicit(&generation, memory_order_relaxed);
     if (self.buf && self.gen == gen) {
         struct tbuf *b = &pool[self.buf - 1];
-        if (b->len + MAX_EVENT <= sizeof b->data)
-            return b;
         b->owned = 0;
         list_push(&full_list, self.buf - 1); /* full: the writer takes it */
     }
@@ -205,6 +204,18 @@ static struct tbuf *room(void)
     return b;
 }
 
+/* The calling thread's buffer with room for one more event, or NULL. */
+static inline struct tbuf *room(void)
+{
+    uint32_t gen = atomic_load_explicit(&generation, memory_order_relaxed);
+    if (self.buf && self.gen == gen) {
+        struct tbuf *b = &pool[self.buf - 1];
+        if (b->len + MAX_EVENT <= sizeof b->data)
+            return b;
+    }
+    return new_room(gen);
+}
+
 static inline uint8_t *put_uvarint(uint8_t *p, uint64_t v)
 {
     while (v >= 0x80) {
@@ -219,8 +230,10 @@ static inline uint8_t *put_uvarint(uint8_t *p, uint64_t v)
  * returns its time (0 when it was lost), so that callers that need the time
  * too do not read the clock twice.
  * async-signal-safe: buffers from the pool, a TLS flag against reentry. */
-static uint64_t emit(int type, int nargs, uint64_t a, uint64_t b, uint64_t c, const void *bytes,
-                     size_t nbytes)
+/* Inlined: at each call nargs and bytes are constants, and the branches on
+ * them and the call itself go away. */
+static inline __attribute__((always_inline)) uint64_t
+emit(int type, int nargs, uint64_t a, uint64_t b, uint64_t c, const void *bytes, size_t nbytes)
 {
     if (self.in_emit) {
         self.lost++;
@@ -305,15 +318,40 @@ static uint64_t intern_locked(const char *s)
     return strings.n;
 }
 
+/* Whether s still reads as the copy, NUL included. Inline and stopping at
+ * the first difference: it reads no byte of s past its end, and a name is
+ * a few bytes, where strnlen and memcmp through the PLT cost more than the
+ * comparison (perf put them at 8% of a region begin+end pair). */
+static inline int same_text(const char *copy, const char *s)
+{
+    for (size_t i = 0;; i++) {
+        if (copy[i] != s[i])
+            return 0;
+        if (!copy[i])
+            return 1;
+    }
+}
+
+static uint64_t intern_and_cache(const char *s, struct name_cache_entry *e, uint32_t gen);
+
 static uint64_t name_id(const char *s)
 {
     if (!s)
         s = "";
     uint32_t gen = atomic_load_explicit(&generation, memory_order_relaxed);
     struct name_cache_entry *e = &name_cache[((uintptr_t)s >> 3) % NAME_CACHE];
-    size_t len = strnlen(s, sizeof e->copy);
-    if (e->ptr == s && e->gen == gen && len < sizeof e->copy && !memcmp(e->copy, s, len + 1))
+    /* An entry's copy always ends in a NUL within it (it is only filled
+     * from a name shorter than the copy), so same_text stops in time. */
+    if (e->ptr == s && e->gen == gen && same_text(e->copy, s))
         return e->id;
+    return intern_and_cache(s, e, gen);
+}
+
+/* name_id's slow path, apart so that the fast one needs no stack frame. */
+static __attribute__((noinline)) uint64_t intern_and_cache(const char *s,
+                                                           struct name_cache_entry *e, uint32_t gen)
+{
+    size_t len = strnlen(s, sizeof e->copy);
     cprof__heap_enter_internal();
     pthread_mutex_lock(&state_lock);
     uint64_t id = intern_locked(s);
@@ -336,9 +374,22 @@ uint64_t cprof__trace_name_id(const char *name)
 /* ---- The public API ----------------------------------------------------------------------------
  */
 
+/* Region and task ids come in blocks of ID_BLOCK from one process-wide
+ * counter: unique in the process (also when a tid is reused), and small.
+ * They were tid << 32 | n, 8 bytes as a varint in every begin and end, and
+ * encoding them was the largest part of emit after the clock. */
+#define ID_BLOCK 1024
+static _Atomic uint64_t next_id_block;
+
 static uint64_t new_id(void)
 {
-    return (uint64_t)cprof__gettid() << 32 | (++self.next_id & 0xffffffff);
+    if (self.ids_left == 0) {
+        self.next_id =
+            atomic_fetch_add_explicit(&next_id_block, ID_BLOCK, memory_order_relaxed) + 1;
+        self.ids_left = ID_BLOCK;
+    }
+    self.ids_left--;
+    return self.next_id++;
 }
 
 CPROF_API int cprof_trace_enabled(void)
