@@ -34,6 +34,8 @@ cprof_flight_test(flight-many 120 test-flight-many.sh)
 cprof_flight_test(flight-storm 120 test-flight-storm.sh)
 # Triggers fire on the real duration: under the threshold no file, over it one.
 cprof_flight_test(flight-threshold 120 test-flight-threshold.sh)
+# No hole before a snapshot's end: a counting writer's logs run unbroken.
+cprof_flight_test(flight-gap 120 test-flight-gap.sh)
 # Snapshots while another thread forks; bad arguments and racing snapshots.
 cprof_flight_test(flight-fork 120 test-flight-fork.sh)
 cprof_flight_test(flight-bad 120 test-flight-bad.sh)

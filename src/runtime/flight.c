@@ -28,6 +28,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -206,15 +207,21 @@ static size_t note_record(uint8_t *out, const char *text)
  * writes after it is new. The other order put events twice into a
  * snapshot: a buffer read while in progress, then filled, handed over and
  * drained into the ring before the ring was copied (flight-many saw 1405
- * duplicated begins). Events the writer holds between the two (handed over,
- * not yet in a chunk) are missed: at most one writer tick. */
-int cprof__flight_snapshot(const char *note, uint8_t **out, size_t *out_len)
+ * duplicated begins). Taken on the writer thread (cprof__flight_snapshot
+ * sees to it), the snapshot also has what was handed over but not yet
+ * drained; anywhere else it would miss up to a tick of the busiest threads'
+ * history (flight-gap saw a hole of 32142 logs). */
+static int take_snapshot(const char *note, uint8_t **out, size_t *out_len)
 {
     if (!atomic_load(&recording))
         return cprof__fail("flight recorder: not running (cprof_flight_start)");
     if (pthread_mutex_trylock(&snapshot_lock) != 0)
         return cprof__fail("flight recorder: a snapshot is already being written; try again");
     cprof__heap_enter_internal();
+    /* On the writer: the buffers handed over since its last flush go into
+     * the ring first (and those handed over meanwhile are read from the
+     * full list: see cprof__trace_snapshot_records). */
+    cprof__trace_flush_now();
     int rc = 0;
     size_t len = 0, note_max = 16 + strlen(note);
     pthread_mutex_lock(&ring_lock);
@@ -256,6 +263,82 @@ int cprof__flight_snapshot(const char *note, uint8_t **out, size_t *out_len)
     *out = buf;
     *out_len = len;
     return rc;
+}
+
+/* A snapshot asked for on another thread (cprof_flight_write, HTTP) is
+ * taken by the writer thread at its next tick, at most 20 ms away: only
+ * there is it complete up to the moment asked for. */
+struct ask {
+    const char *note;
+    uint8_t *buf;
+    size_t len;
+    int rc;
+    int state; /* 0 waiting for the writer, 1 taken by it, 2 done */
+    char err[256];
+};
+static pthread_mutex_t ask_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t ask_done = PTHREAD_COND_INITIALIZER;
+static struct ask *asked; /* under ask_lock */
+
+/* On the writer, from ring_tick: takes the snapshot asked for, if any. */
+static void answer_ask(void)
+{
+    pthread_mutex_lock(&ask_lock);
+    struct ask *a = asked && asked->state == 0 ? asked : NULL;
+    if (a)
+        a->state = 1;
+    pthread_mutex_unlock(&ask_lock);
+    if (!a)
+        return;
+    a->rc = take_snapshot(a->note, &a->buf, &a->len);
+    if (a->rc != 0)
+        snprintf(a->err, sizeof a->err, "%s", cprof_last_error());
+    pthread_mutex_lock(&ask_lock);
+    a->state = 2;
+    pthread_cond_broadcast(&ask_done);
+    pthread_mutex_unlock(&ask_lock);
+}
+
+int cprof__flight_snapshot(const char *note, uint8_t **out, size_t *out_len)
+{
+    *out = NULL;
+    *out_len = 0;
+    if (cprof__trace_on_writer())
+        return take_snapshot(note, out, out_len);
+    if (!atomic_load(&recording))
+        return cprof__fail("flight recorder: not running (cprof_flight_start)");
+    struct ask a = {.note = note};
+    pthread_mutex_lock(&ask_lock);
+    if (asked) {
+        pthread_mutex_unlock(&ask_lock);
+        return cprof__fail("flight recorder: a snapshot is already being written; try again");
+    }
+    asked = &a;
+    /* The writer ticks every 20 ms; if it has not taken the request in 2 s
+     * (stopped, or starved), the snapshot is taken here, as complete as it
+     * can be from this thread. Once taken, it is waited for. */
+    uint64_t give_up = mono_ns() + 2000000000ULL;
+    while (a.state != 2) {
+        if (a.state == 0 && (!atomic_load(&recording) || mono_ns() > give_up))
+            break;
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 10 * 1000000;
+        if (until.tv_nsec >= 1000000000) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&ask_done, &ask_lock, &until);
+    }
+    asked = NULL;
+    pthread_mutex_unlock(&ask_lock);
+    if (a.state != 2)
+        return take_snapshot(note, out, out_len);
+    if (a.rc != 0)
+        return cprof__fail("%s", a.err);
+    *out = a.buf;
+    *out_len = a.len;
+    return 0;
 }
 
 /* Expands %t (local time, to the millisecond) and %p (pid) in a pattern. */
@@ -318,6 +401,10 @@ static int write_snapshot(const char *pattern, const char *note)
             unlink(tmp);
     }
     free(buf);
+    /* The snapshot's working memory (the ring's copy, the records, the
+     * writer's flush: ~4 MiB for a 1 MiB ring) is back in the allocator,
+     * in the writer thread's arena, which keeps it: give it back. */
+    malloc_trim(0);
     if (rc == 0)
         cprof__warn("flight recorder: wrote %s (%s)", path, note);
     return rc;
@@ -334,6 +421,7 @@ CPROF_API int cprof_flight_write(const char *path)
 static void ring_tick(void *arg)
 {
     (void)arg;
+    answer_ask();
     int why = atomic_exchange(&requested, 0);
     if (!why)
         return;
@@ -508,6 +596,9 @@ static void atfork_child(void)
     pthread_mutex_init(&snapshot_lock, NULL);
     pthread_mutex_init(&api_lock, NULL);
     pthread_mutex_init(&task_lock, NULL);
+    asked = NULL; /* its thread is not in this process */
+    pthread_mutex_init(&ask_lock, NULL);
+    pthread_cond_init(&ask_done, NULL);
 }
 
 void cprof__flight_init(void)

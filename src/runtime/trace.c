@@ -100,6 +100,9 @@ static int use_tsc;
 static pthread_mutex_t state_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_t writer;
 static int writer_running;
+/* Set on the writer thread: it alone drains full buffers, so what it finds
+ * on the full list stays put while it looks. */
+static __thread int on_writer __attribute__((tls_model("initial-exec")));
 static const struct cprof_trace_sink *sink;
 static void *sink_arg;
 static cprof_samples *stacks;
@@ -733,24 +736,45 @@ static void record_cmdline(struct recbuf *r)
     rec_end(r, at);
 }
 
+/* One flush: new strings, a clock pair and the full buffers, to the sink. */
+static void flush_once(struct recbuf *r)
+{
+    record_strings(r);
+    record_clock(r);
+    drain_full(r);
+    send_records(r, 1);
+}
+
 static void *writer_main(void *unused)
 {
     (void)unused;
     struct recbuf r = {0};
     cprof__heap_enter_internal(); /* the writer's allocations are cprof's */
+    on_writer = 1;
     while (atomic_load(&tracing)) {
         struct timespec pause = {0, FLUSH_EVERY_NS};
         nanosleep(&pause, NULL);
         record_heap();
-        record_strings(&r);
-        record_clock(&r);
-        drain_full(&r);
-        send_records(&r, 1);
+        flush_once(&r);
         if (sink && sink->tick)
             sink->tick(sink_arg);
     }
     free(r.p);
     return NULL;
+}
+
+int cprof__trace_on_writer(void)
+{
+    return on_writer;
+}
+
+void cprof__trace_flush_now(void)
+{
+    if (!on_writer)
+        return;
+    struct recbuf r = {0};
+    flush_once(&r);
+    free(r.p);
 }
 
 /* ---- Start and stop
@@ -945,25 +969,103 @@ uint64_t cprof__trace_start_ns(void)
     return start_mono_ns;
 }
 
+/* One buffer's first `used` bytes as an EVENTS record, for a snapshot: not
+ * counted as written (the buffer reaches the file, or the ring, later). */
+static void record_events(struct recbuf *r, const struct tbuf *b, uint32_t used)
+{
+    size_t at = rec_begin(r, TRACE_REC_EVENTS);
+    rec_u32(r, (uint32_t)b->tid);
+    rec_u32(r, b->lost);
+    rec_u64(r, b->base);
+    rec_bytes(r, b->data, used);
+    rec_end(r, at);
+}
+
+/* The full list, oldest first, read without taking it (threads push onto
+ * it meanwhile; a push only links a new head to the nodes already there).
+ * Returns how many indexes went into out (at most max). */
+static uint32_t peek_full(uint32_t *out, uint32_t max)
+{
+    uint32_t n = 0;
+    for (uint32_t i = (uint32_t)atomic_load(&full_list); i && n < max; i = pool[i - 1].next)
+        out[n++] = i - 1;
+    for (uint32_t k = 0; k < n / 2; k++) { /* newest first → oldest first */
+        uint32_t t = out[k];
+        out[k] = out[n - 1 - k];
+        out[n - 1 - k] = t;
+    }
+    return n;
+}
+
+/* A buffer a thread held when the snapshot looked, and how much of it. */
+struct held {
+    uint32_t index, used;
+    pid_t tid;
+    int whole; /* found handed over afterwards: it goes in whole instead */
+};
+
+/* What threads wrote that is not in the sink yet, up to one moment per
+ * thread, with no event twice and none missing before that moment.
+ *
+ * Off the writer, only the buffers threads still hold can be read (a
+ * consistent prefix of each: the length is published after the bytes);
+ * those handed over may be drained while we look.
+ *
+ * On the writer, which alone drains, handed-over buffers hold still, and a
+ * thread only ever moves its buffer from held to handed over. So: first
+ * the held buffers (H), then the handed-over list in order (L). A thread's
+ * buffers on L come before the one it held, unless that one was filled
+ * while we looked: then it is on L too, goes in whole instead of its
+ * prefix, and the thread's buffers after it on L (newer still) stay out.
+ * Read the other way round (L, then H), a buffer filled between the two
+ * looks was in neither: flight-gap saw holes of up to 32142 events. */
+static void record_unsent(struct recbuf *r, uint32_t gen)
+{
+    struct held *h = on_writer ? malloc((size_t)pool_size * sizeof *h) : NULL;
+    uint32_t *l = h ? malloc((size_t)pool_size * sizeof *l) : NULL;
+    uint32_t nh = 0, nl = 0;
+    struct recbuf prefixes = {0}; /* off the writer, or without memory */
+    for (uint32_t i = 0; i < pool_size; i++) {
+        struct tbuf *t = &pool[i];
+        uint32_t used = __atomic_load_n(&t->len, __ATOMIC_ACQUIRE);
+        if (!t->owned || t->gen != gen || !used)
+            continue;
+        if (l)
+            h[nh++] = (struct held){i, used, t->tid, 0};
+        else
+            record_events(&prefixes, t, used);
+    }
+    if (l)
+        nl = peek_full(l, pool_size);
+    for (uint32_t k = 0; k < nl; k++) {
+        struct tbuf *t = &pool[l[k]];
+        if (t->gen != gen || !t->len)
+            continue;
+        struct held *mine = NULL;
+        for (uint32_t j = 0; j < nh && !mine; j++)
+            if (h[j].tid == t->tid)
+                mine = &h[j];
+        if (mine && mine->whole)
+            continue; /* newer than the moment we took for this thread */
+        record_events(r, t, t->len);
+        if (mine && mine->index == l[k])
+            mine->whole = 1;
+    }
+    for (uint32_t j = 0; j < nh; j++)
+        if (!h[j].whole)
+            record_events(r, &pool[h[j].index], h[j].used);
+    if (prefixes.len)
+        rec_bytes(r, prefixes.p, prefixes.len);
+    free(prefixes.p);
+    free(l);
+    free(h);
+}
+
 int cprof__trace_snapshot_records(uint8_t **out, size_t *len)
 {
     struct recbuf r = {0};
     cprof__heap_enter_internal();
-    /* What threads have written but not yet handed over: a consistent
-     * prefix of each buffer (the length is published after the bytes). */
-    uint32_t gen = atomic_load(&generation);
-    for (uint32_t i = 0; i < pool_size; i++) {
-        struct tbuf *b = &pool[i];
-        uint32_t used = __atomic_load_n(&b->len, __ATOMIC_ACQUIRE);
-        if (!b->owned || b->gen != gen || !used)
-            continue;
-        size_t at = rec_begin(&r, TRACE_REC_EVENTS);
-        rec_u32(&r, (uint32_t)b->tid);
-        rec_u32(&r, b->lost);
-        rec_u64(&r, b->base);
-        rec_bytes(&r, b->data, used);
-        rec_end(&r, at);
-    }
+    record_unsent(&r, atomic_load(&generation));
     pthread_mutex_lock(&state_lock);
     for (size_t i = 0; i < strings.n; i++) { /* all of them: older chunks are gone */
         size_t at = rec_begin(&r, TRACE_REC_STRING);

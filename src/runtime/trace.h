@@ -51,6 +51,12 @@ void cprof__trace_file_init(void);
  * a complete trace: every string, thread names, stacks with symbols, END.
  * A malloc'd buffer. */
 int cprof__trace_snapshot_records(uint8_t **out, size_t *len);
+
+/* Whether the calling thread is the tracer's writer (a sink's tick runs
+ * there), and a flush of the full buffers into the sink right now, for a
+ * snapshot about to be taken there (does nothing on another thread). */
+int cprof__trace_on_writer(void);
+void cprof__trace_flush_now(void);
 /* The id a name has in the current trace (interning it if new). */
 uint64_t cprof__trace_name_id(const char *name);
 /* CLOCK_MONOTONIC ns when the current trace began. */

@@ -17,6 +17,9 @@
  *   region NAME BEGINS ENDS PAIRS MAX_MS          regions by name (PAIRS: both ends seen)
  *   task NAME BEGINS ENDS PAIRS MAX_MS            tasks by name
  *   logs N
+ *   seq MIN MAX COUNT               logs of category "seq" whose text is a number:
+ *                                   a writer that counts shows a hole as
+ *                                   COUNT < MAX - MIN + 1
  *   events N                        events decoded
  *   duplicates N                    task and region begins whose id came before (an
  *                                   event copied twice into the file)
@@ -63,6 +66,7 @@ struct task_slot {
 };
 
 static char *names[MAX_NAMES + 1];
+static uint64_t seq_min = UINT64_MAX, seq_max, seq_count;
 static struct name_stats regions[MAX_NAMES + 1], tasks_by_name[MAX_NAMES + 1];
 static struct thread *threads;
 static size_t nthreads;
@@ -210,6 +214,18 @@ static void walk_events(const uint8_t *p, const uint8_t *end, uint64_t off)
         if (type == TRACE_EV_LOG) {
             if (uvarint(&p, end, &len) < 0 || len > (uint64_t)(end - p))
                 fail("log text runs past EVENTS record at byte %" PRIu64, off);
+            if (a[1] && a[1] <= MAX_NAMES && names[a[1]] && !strcmp(names[a[1]], "seq") &&
+                len > 0 && len < 20) {
+                uint64_t v = 0;
+                size_t i = 0;
+                while (i < len && p[i] >= '0' && p[i] <= '9')
+                    v = v * 10 + (uint64_t)(p[i++] - '0');
+                if (i == len) {
+                    seq_min = v < seq_min ? v : seq_min;
+                    seq_max = v > seq_max ? v : seq_max;
+                    seq_count++;
+                }
+            }
             p += len;
             nlogs++;
         }
@@ -405,6 +421,8 @@ int main(int argc, char **argv)
     for (size_t i = 1; i < nbegin_ids; i++)
         duplicates += begin_ids[i] == begin_ids[i - 1];
     printf("duplicates %" PRIu64 "\n", duplicates);
+    if (seq_count)
+        printf("seq %" PRIu64 " %" PRIu64 " %" PRIu64 "\n", seq_min, seq_max, seq_count);
     printf("logs %" PRIu64 "\nevents %" PRIu64 "\nunnamed %" PRIu64 "\nok\n", nlogs, nevents,
            unnamed);
     return 0;

@@ -20,6 +20,9 @@
  *                                  ended on another thread (a file each)
  *   flight_gt fork DIR             a thread forks in a loop while main takes
  *                                  snapshots; some children run a recorder
+ *   flight_gt gap DIR              a thread logs 0, 1, 2, ... (category "seq")
+ *                                  without pause; 10 snapshots meanwhile:
+ *                                  each must hold an unbroken run up to its end
  *   flight_gt bad DIR              bad arguments and racing snapshots
  *   flight_gt serve SECONDS STOPFILE
  *                                  threads writing regions until STOPFILE
@@ -298,6 +301,48 @@ static int mode_many(const char *dir)
     cprof_flight_stop();
     printf("snapshots_ok %d\niterations %llu\n", ok, (unsigned long long)iterations);
     return ok == 20 ? 0 : 1;
+}
+
+/* ---- gap ------------------------------------------------------------------------------ */
+
+static _Atomic int seq_stop;
+
+/* Logs its count, as fast as it can (a pause every 256 logs keeps the pool
+ * from running dry: a lost event would be a hole of another kind). */
+static void *seq_thread(void *arg)
+{
+    (void)arg;
+    for (uint64_t i = 0; !atomic_load(&seq_stop); i++) {
+        cprof_log(0, "seq", "%llu", (unsigned long long)i);
+        if (i % 256 == 255)
+            sleep_us(100);
+    }
+    return NULL;
+}
+
+static int mode_gap(const char *dir)
+{
+    if (cprof_flight_start(2000, 64 * MIB) != 0)
+        die("cprof_flight_start");
+    pthread_t t;
+    if (pthread_create(&t, NULL, seq_thread, NULL) != 0)
+        die("pthread_create");
+    sleep_us(300000);
+    int ok = 0;
+    for (int i = 0; i < 10; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/gap-%02d.cpt", dir, i);
+        if (cprof_flight_write(path) == 0)
+            ok++;
+        else
+            fprintf(stderr, "flight_gt: snapshot %d: %s\n", i, cprof_last_error());
+        sleep_us(37000);
+    }
+    atomic_store(&seq_stop, 1);
+    pthread_join(t, NULL);
+    cprof_flight_stop();
+    printf("snapshots_ok %d\n", ok);
+    return ok == 10 ? 0 : 1;
 }
 
 /* ---- storm --------------------------------------------------------------------------- */
@@ -634,9 +679,11 @@ int main(int argc, char **argv)
         return mode_fork(argv[2]);
     if (!strcmp(mode, "bad") && argc == 3)
         return mode_bad(argv[2]);
+    if (!strcmp(mode, "gap") && argc == 3)
+        return mode_gap(argv[2]);
     if (!strcmp(mode, "serve") && argc == 4)
         return mode_serve(atof(argv[2]), argv[3]);
-    fprintf(stderr, "usage: flight_gt history|flood|many|storm|fork|bad|serve ARGS (see the "
+    fprintf(stderr, "usage: flight_gt history|flood|many|storm|fork|bad|gap|serve ARGS (see the "
                     "source)\n");
     return 2;
 }
