@@ -29,7 +29,7 @@ enum flag_kind {
     FLAG_DURATION,
     FLAG_NAME,
     FLAG_LABELS,
-    FLAG_TEXT /* checked by the library, which says what is wrong */
+    FLAG_TEXT /* the flight recorder's: check_flight_value */
 };
 
 /* Every flag of `cprof run` and the environment variable it sets. */
@@ -292,6 +292,60 @@ static int check_push_value(const struct run_flag *rf, const char *v)
     return bad ? -1 : 0;
 }
 
+/* A size as the runtime reads -flightrecorder's: a number, then B, K, KB,
+ * KiB, M, MB, MiB, G, GB or GiB (all powers of 1024). */
+static int size_ok(const char *v)
+{
+    static const char *const units[] = {"",   "B",   "K", "KB", "KiB", "M",
+                                        "MB", "MiB", "G", "GB", "GiB"};
+    char *end;
+    if (*v < '0' || *v > '9' || strtod(v, &end) <= 0)
+        return 0;
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (!strcmp(end, units[i]))
+            return 1;
+    return 0;
+}
+
+/* The flight recorder's values, checked here as the runtime will read them:
+ * in the program the runtime can only warn and carry on without a recorder,
+ * which a user who asked for one would not notice in time. */
+static int check_flight_value(const struct run_flag *rf, const char *v)
+{
+    const char *bad = NULL;
+    if (!strcmp(rf->name, "flightrecorder")) {
+        const char *comma = strchr(v, ',');
+        char age[64];
+        snprintf(age, sizeof age, "%.*s", comma ? (int)(comma - v) : 0, v);
+        if (!comma || duration_ms(age) <= 0 || !size_ok(comma + 1))
+            bad = "want AGE,SIZE, such as 5s,16MiB";
+    } else if (!strcmp(rf->name, "flighttrigger")) {
+        for (const char *p = v; !bad;) {
+            size_t len = strcspn(p, ",");
+            const char *gt = memchr(p, '>', len);
+            char dur[64];
+            snprintf(dur, sizeof dur, "%.*s", gt ? (int)(len - (size_t)(gt - p) - 1) : 0,
+                     gt ? gt + 1 : "");
+            if (!gt || gt == p || duration_ms(dur) < 0)
+                bad = "want NAME>DURATION[,...], such as request>100ms";
+            if (!p[len])
+                break;
+            p += len + 1;
+        }
+    } else if (!strcmp(rf->name, "flightsignal")) {
+        const char *name = !strncmp(v, "SIG", 3) ? v + 3 : v;
+        int n = atoi(v);
+        if (strcmp(name, "USR1") && strcmp(name, "USR2") &&
+            (n <= 0 || n >= 65 || strspn(v, "0123456789") != strlen(v)))
+            bad = "want USR1, USR2 or a signal number";
+    } else if (!strcmp(rf->name, "flightout") && !*v) {
+        bad = "want a file name pattern, such as flight-%p-%t.cpt";
+    }
+    if (bad)
+        tool_error("-%s=%s: %s", rf->name, v, bad);
+    return bad ? -1 : 0;
+}
+
 static pid_t child_pid;
 
 /* A signal sent to cprof itself (kill PID) is passed on to the program; one
@@ -372,6 +426,8 @@ static int parse_flags(int argc, char **argv)
         if (rf->kind == FLAG_INPUT && check_input(rf->name, value) < 0)
             return -1;
         if (rf->kind >= FLAG_URL && check_push_value(rf, value) < 0)
+            return -1;
+        if (rf->kind == FLAG_TEXT && check_flight_value(rf, value) < 0)
             return -1;
         if (rf->kind == FLAG_ADDR && !strchr(value, ':')) {
             tool_error("-%s=%s: want HOST:PORT", rf->name, value);
