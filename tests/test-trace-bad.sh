@@ -99,9 +99,8 @@ expect 2 'no trace file' trace summary
 expect 2 'one trace file at a time' trace summary "$T/t.cpt" "$T/t.cpt"
 expect 2 'unknown flag -type' trace summary -type=sync "$T/t.cpt"
 expect 2 'unknown -type' trace pprof -type=bogus -o "$T/o.pb.gz" "$T/t.cpt"
-expect 2 '-type=sync|syscall is needed' trace pprof -o "$T/o.pb.gz" "$T/t.cpt"
+expect 2 '-type=sync|syscall|sched is needed' trace pprof -o "$T/o.pb.gz" "$T/t.cpt"
 expect 2 '-o OUT.pb.gz' trace pprof -type=sync "$T/t.cpt"
-expect 2 'not available' trace pprof -type=sched -o "$T/o.pb.gz" "$T/t.cpt"
 expect 2 'unknown -format' trace export -format=xml -o "$T/o.json" "$T/t.cpt"
 expect 2 '-o OUT.json' trace export "$T/t.cpt"
 expect 2 'needs a value' trace export "$T/t.cpt" -o

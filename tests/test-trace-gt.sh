@@ -74,7 +74,7 @@ grep -q "^Threads by name: $want_all in the trace, $want_new started and $want_n
     "$T/sum" || fail "threads by name: $(grep '^Threads by name' "$T/sum"), want $want_all, $want_new, $want_new"
 set -- $(awk '/^Threads by name/ { f = 1 } f && $1 == "finisher" { print; exit }' "$T/sum")
 [ "$2 $3 $4" = "1 1 1" ] || fail "finisher's group: $*"
-close_to "finisher's lifetime (P50 LIFE)" "$(to_ns "$5")" "$(gt handoff_ns)"
+close_to "finisher's lifetime (P50 LIFE)" "$(to_ns "$5")" "$(gt finisher_ns)"
 set -- $(awk '/^Threads by name/ { f = 1 } f && $1 == "parked" { print; exit }' "$T/sum")
 [ "$2 $4" = "1 0" ] || fail "parked's group (alive at the stop): $*"
 

@@ -3,8 +3,8 @@
 # a trace are read by go tool pprof (a reader nobody here wrote), and show
 # the ground truth: the waiters' want_lock with their mutex wait time, the
 # holder's hold_lock with its condition wait, the sleeps by call name.
-# cprof top agrees with go tool pprof on the same files. -type=sched is
-# refused with one line.
+# cprof top agrees with go tool pprof on the same files. (-type=sched has a
+# test of its own: test-trace-sched.sh.)
 . "$CPROF_SOURCE_DIR/tests/lib.sh"
 . "$CPROF_SOURCE_DIR/tests/test-trace-lib.sh"
 
@@ -45,9 +45,4 @@ want=$(($(gt workers) * $(gt requests) + 1))
 [ "$(top_cum "$T/sys.rows" clock_nanosleep)" = "$want" ] ||
     fail "syscall profile: $(top_cum "$T/sys.rows" clock_nanosleep) clock_nanosleep calls, want $want"
 
-"$CPROF" trace pprof -type=sched -o "$T/sched.pb.gz" "$T/t.cpt" 2>"$T/err"
-rc=$?
-[ $rc = 2 ] && one_line_error "$T/err" && grep -q 'not available' "$T/err" ||
-    fail "-type=sched: status $rc, stderr $(cat "$T/err")"
-[ ! -e "$T/sched.pb.gz" ] || fail "-type=sched wrote a file"
 note "go tool pprof reads the sync and syscall profiles"

@@ -41,6 +41,9 @@ endfunction()
 cprof_trace_test(trace-ground-truth 180 test-trace-gt.sh)
 # go tool pprof reads the derived profiles and finds the waiters and holder.
 cprof_trace_test(trace-pprof-go 300 test-trace-pprof.sh)
+# Scheduling latency (schedstat in the trace) against the threads' own.
+cprof_trace_test(trace-sched 120 test-trace-sched.sh)
+set_tests_properties(trace-sched PROPERTIES SKIP_RETURN_CODE 77)
 # Several traces from one process, each complete.
 cprof_trace_test(trace-multi 120 test-trace-multi.sh)
 # Truncated, corrupt and missing files; bad subcommands and flags.

@@ -46,6 +46,12 @@ enum cprof_trace_record {
     /* u64 ns since the trace began, then text: a note from the tracer
      * itself (e.g. a flight-recorder snapshot written, and why). */
     TRACE_REC_NOTE = 9,
+    /* u32 tid, u32 0, u64 CLOCK_MONOTONIC ns (as CLOCK records give it),
+     * then the thread's /proc/.../schedstat at that moment: u64 ns on a CPU, u64 ns runnable
+     * but waiting for one (on a run queue), u64 timeslices. Written when
+     * tracing starts and stops, every second, at snapshots and as a thread
+     * ends: differences give each thread's scheduling latency. */
+    TRACE_REC_SCHED = 10,
 };
 
 /* Events inside an EVENTS record: u8 type, uvarint ticks since the previous

@@ -200,7 +200,7 @@ struct cprof_trace_priv {
     size_t nsymbols, symbols_cap;
     char *text; /* LOG messages, back to back */
     size_t text_len, text_cap;
-    size_t ninfo_cap, nnotes_cap, nthreads_cap;
+    size_t ninfo_cap, nnotes_cap, nthreads_cap, nsched_cap;
 
     /* Only while reading. */
     struct clock_point *clocks;
@@ -388,12 +388,28 @@ static int rec_note(struct reader *r, struct cursor *c)
     return 0;
 }
 
+static int rec_sched(struct reader *r, struct cursor *c)
+{
+    cprof_trace *t = r->t;
+    uint32_t tid, zero;
+    uint64_t ns, run, wait, slices;
+    if (get_u32(c, &tid) || get_u32(c, &zero) || get_u64(c, &ns) || get_u64(c, &run) ||
+        get_u64(c, &wait) || get_u64(c, &slices))
+        return -1;
+    if (grow((void **)&t->sched, t->nsched, &r->v->nsched_cap, sizeof *t->sched))
+        return oom(r), -2;
+    t->sched[t->nsched++] = (struct cprof_trace_sched){
+        tid, ns > (uint64_t)MAX_NS ? MAX_NS : (int64_t)ns, run, wait, slices};
+    return 0;
+}
+
 static const char *record_name(int kind)
 {
     static const char *const names[] = {
         [TRACE_REC_CLOCK] = "CLOCK",   [TRACE_REC_STRING] = "STRING", [TRACE_REC_THREAD] = "THREAD",
         [TRACE_REC_EVENTS] = "EVENTS", [TRACE_REC_STACK] = "STACK",   [TRACE_REC_SYMBOL] = "SYMBOL",
         [TRACE_REC_END] = "END",       [TRACE_REC_INFO] = "INFO",     [TRACE_REC_NOTE] = "NOTE",
+        [TRACE_REC_SCHED] = "SCHED",
     };
     return kind > 0 && kind < (int)(sizeof names / sizeof names[0]) ? names[kind] : "unknown";
 }
@@ -429,6 +445,9 @@ static int record(struct reader *r, int kind, struct cursor *c, size_t off)
         break;
     case TRACE_REC_NOTE:
         rc = rec_note(r, c);
+        break;
+    case TRACE_REC_SCHED:
+        rc = rec_sched(r, c);
         break;
     default:
         /* A kind from a later writer: the framing lets us step over it. */
@@ -1033,6 +1052,7 @@ void cprof_trace_free(cprof_trace *t)
     free(t->threads);
     free(t->info);
     free(t->notes);
+    free(t->sched);
     struct cprof_trace_priv *v = t->priv;
     if (v) {
         for (struct arena_block *b = v->arena, *next; b; b = next) {

@@ -75,6 +75,15 @@ typedef struct cprof_trace {
         const char *text;
     } * notes;
     size_t nnotes;
+    /* SCHED records, in file order: a thread's schedstat at a moment
+     * (CLOCK_MONOTONIC ns, the events' timebase). Differences give the time
+     * it was runnable but waiting for a CPU. */
+    struct cprof_trace_sched {
+        uint32_t tid;
+        int64_t ns;
+        uint64_t run_ns, wait_ns, slices;
+    } * sched;
+    size_t nsched;
 
     /* The END record's totals; has_end 0 means the file was cut short. */
     int has_end;

@@ -32,6 +32,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,15 +203,45 @@ static size_t note_record(uint8_t *out, const char *text)
     return 16 + n;
 }
 
-/* The ring first, then what threads are still writing: a buffer the ring
- * holds was full and handed over before the copy, so whatever a thread
- * writes after it is new. The other order put events twice into a
- * snapshot: a buffer read while in progress, then filled, handed over and
- * drained into the ring before the ring was copied (flight-many saw 1405
- * duplicated begins). Taken on the writer thread (cprof__flight_snapshot
- * sees to it), the snapshot also has what was handed over but not yet
- * drained; anywhere else it would miss up to a tick of the busiest threads'
- * history (flight-gap saw a hole of 32142 logs). */
+/* No event twice, none missing: off the writer a buffer read while in
+ * progress could be filled, handed over and drained into the ring before
+ * the ring was copied (flight-many saw 1405 duplicated begins); and what
+ * was handed over but not yet drained was missing (flight-gap saw a hole
+ * of 32142 logs). cprof__flight_snapshot takes snapshots on the writer. */
+/* Header, ring chunks (the newest that fit in `budget` bytes), the events
+ * not in the ring yet, room for the NOTE: a malloc'd buffer, or NULL. */
+static uint8_t *assemble(const uint8_t *events, size_t events_len, size_t budget, size_t room,
+                         size_t *len)
+{
+    pthread_mutex_lock(&ring_lock);
+    const struct chunk *from = ring.head;
+    size_t ring_len = ring.bytes;
+    while (from && ring_len > budget) { /* the oldest go first, as eviction does */
+        ring_len -= from->len;
+        from = from->next;
+    }
+    uint8_t *buf = malloc(ring.header_len + ring_len + events_len + room);
+    if (buf) {
+        memcpy(buf, ring.header, ring.header_len);
+        *len = ring.header_len;
+        for (const struct chunk *c = from; c; c = c->next) {
+            memcpy(buf + *len, c->data, c->len);
+            *len += c->len;
+        }
+        if (events_len)
+            memcpy(buf + *len, events, events_len);
+        *len += events_len;
+    }
+    pthread_mutex_unlock(&ring_lock);
+    return buf;
+}
+
+/* On the writer thread, which alone changes the ring: the full buffers go
+ * into the ring, then the events still outside it are read, then the ring
+ * is copied, keeping the whole within max_bytes (a flood fills buffers
+ * faster than a snapshot reads them: flight-flood saw 2 MB for a 1 MiB
+ * recorder). Elsewhere (the writer did not answer) the ring is copied
+ * first: a buffer drained between the two would otherwise be in both. */
 static int take_snapshot(const char *note, uint8_t **out, size_t *out_len)
 {
     if (!atomic_load(&recording))
@@ -218,25 +249,27 @@ static int take_snapshot(const char *note, uint8_t **out, size_t *out_len)
     if (pthread_mutex_trylock(&snapshot_lock) != 0)
         return cprof__fail("flight recorder: a snapshot is already being written; try again");
     cprof__heap_enter_internal();
-    /* On the writer: the buffers handed over since its last flush go into
-     * the ring first (and those handed over meanwhile are read from the
-     * full list: see cprof__trace_snapshot_records). */
+    int on_writer = cprof__trace_on_writer();
     cprof__trace_flush_now();
-    int rc = 0;
     size_t len = 0, note_max = 16 + strlen(note);
-    pthread_mutex_lock(&ring_lock);
-    uint8_t *buf = malloc(ring.header_len + ring.bytes + note_max);
-    if (buf) {
-        memcpy(buf, ring.header, ring.header_len);
-        len = ring.header_len;
-        for (const struct chunk *c = ring.head; c; c = c->next) {
-            memcpy(buf + len, c->data, c->len);
-            len += c->len;
+    uint8_t *events = NULL, *buf = NULL, *extra = NULL;
+    size_t events_len = 0, extra_len = 0;
+    int rc = 0;
+    if (on_writer) {
+        rc = cprof__trace_snapshot_events(&events, &events_len);
+        size_t budget = ring.max_bytes > events_len ? ring.max_bytes - events_len : 0;
+        buf = rc ? NULL : assemble(events, events_len, budget, note_max, &len);
+    } else {
+        uint8_t *ring_part = assemble(NULL, 0, SIZE_MAX, 0, &len);
+        rc = ring_part ? cprof__trace_snapshot_events(&events, &events_len) : -1;
+        buf = rc ? NULL : realloc(ring_part, len + events_len + note_max);
+        if (buf) {
+            memcpy(buf + len, events, events_len);
+            len += events_len;
+        } else {
+            free(ring_part);
         }
     }
-    pthread_mutex_unlock(&ring_lock);
-    uint8_t *extra = NULL;
-    size_t extra_len = 0;
     if (!buf)
         rc = cprof__fail("flight recorder: out of memory for a snapshot");
     else
@@ -257,6 +290,7 @@ static int take_snapshot(const char *note, uint8_t **out, size_t *out_len)
         buf = NULL;
         len = 0;
     }
+    free(events);
     free(extra);
     cprof__heap_leave_internal();
     pthread_mutex_unlock(&snapshot_lock);

@@ -53,9 +53,10 @@
 #include "trace_format.h"
 #include "unwind.h"
 
-#define BUFFER_BYTES   (64 * 1024)
-#define MAX_EVENT      (16 + 1024) /* the largest event: a log of 1 KiB */
-#define FLUSH_EVERY_NS (20 * 1000000LL)
+#define BUFFER_BYTES      (64 * 1024)
+#define MAX_EVENT         (16 + 1024) /* the largest event: a log of 1 KiB */
+#define FLUSH_EVERY_NS    (20 * 1000000LL)
+#define SCHED_EVERY_TICKS 50 /* 1 s: SCHED records of every live thread */
 
 /* A buffer: a header, then events. */
 struct tbuf {
@@ -530,15 +531,23 @@ void cprof__trace_thread_start(void)
 struct ended_name {
     pid_t tid;
     char name[16];
+    int has_sched;
+    uint64_t sched_at, sched[3]; /* its schedstat as it ended (TRACE_REC_SCHED) */
 };
 static struct ended_name *ended;
 static size_t nended, capended, ended_written;
+
+static int read_schedstat(pid_t tid, uint64_t v[3]);
+static void record_sched(pid_t tid, void *arg);
 
 static void remember_name(void)
 {
     char name[16] = "";
     if (prctl(PR_GET_NAME, name) != 0 || !name[0])
         return;
+    uint64_t sched[3];
+    int has_sched = read_schedstat(cprof__gettid(), sched) == 0;
+    uint64_t sched_at = mono_ns();
     cprof__heap_enter_internal();
     pthread_mutex_lock(&state_lock);
     if (nended == capended) {
@@ -552,6 +561,10 @@ static void remember_name(void)
     if (nended < capended) {
         ended[nended].tid = cprof__gettid();
         memcpy(ended[nended].name, name, sizeof name);
+        ended[nended].has_sched = has_sched;
+        ended[nended].sched_at = sched_at;
+        if (has_sched)
+            memcpy(ended[nended].sched, sched, sizeof sched);
         nended++;
     }
     pthread_mutex_unlock(&state_lock);
@@ -648,16 +661,35 @@ static void record_clock(struct recbuf *r)
     rec_end(r, at);
 }
 
+/* CLOCK_MONOTONIC ns (the timebase events are read in), then schedstat's three numbers. */
+static void record_sched_values(struct recbuf *r, pid_t tid, uint64_t at_ns, const uint64_t v[3])
+{
+    size_t at = rec_begin(r, TRACE_REC_SCHED);
+    rec_u32(r, (uint32_t)tid);
+    rec_u32(r, 0);
+    rec_u64(r, at_ns);
+    for (int i = 0; i < 3; i++)
+        rec_u64(r, v[i]);
+    rec_end(r, at);
+}
+
+/* A thread that ended: its name, and its schedstat as it ended. */
+static void record_ended(struct recbuf *r, const struct ended_name *e)
+{
+    size_t at = rec_begin(r, TRACE_REC_THREAD);
+    rec_u32(r, (uint32_t)e->tid);
+    rec_u32(r, 0);
+    rec_bytes(r, e->name, strnlen(e->name, 16));
+    rec_end(r, at);
+    if (e->has_sched)
+        record_sched_values(r, e->tid, e->sched_at, e->sched);
+}
+
 static void record_strings(struct recbuf *r)
 {
     pthread_mutex_lock(&state_lock);
-    for (; ended_written < nended; ended_written++) {
-        size_t at = rec_begin(r, TRACE_REC_THREAD);
-        rec_u32(r, (uint32_t)ended[ended_written].tid);
-        rec_u32(r, 0);
-        rec_bytes(r, ended[ended_written].name, strnlen(ended[ended_written].name, 16));
-        rec_end(r, at);
-    }
+    for (; ended_written < nended; ended_written++)
+        record_ended(r, &ended[ended_written]);
     for (; strings.written < strings.n; strings.written++) {
         size_t at = rec_begin(r, TRACE_REC_STRING);
         rec_u64(r, strings.written + 1);
@@ -751,7 +783,15 @@ static void *writer_main(void *unused)
     struct recbuf r = {0};
     cprof__heap_enter_internal(); /* the writer's allocations are cprof's */
     on_writer = 1;
-    while (atomic_load(&tracing)) {
+    for (unsigned tick = 0; atomic_load(&tracing); tick++) {
+        /* Every live thread's schedstat as tracing starts, then every
+         * second: a run queue's wait needs a value at both ends, and a
+         * flight recorder's window has lost the first ones. */
+        if (tick % SCHED_EVERY_TICKS == 0) {
+            cprof__threads_lock();
+            cprof__threads_each(record_sched, &r);
+            cprof__threads_unlock();
+        }
         struct timespec pause = {0, FLUSH_EVERY_NS};
         nanosleep(&pause, NULL);
         record_heap();
@@ -861,6 +901,38 @@ out:
 
 /* The names of the threads alive now, and the stacks and symbols the
  * events referred to: written last, so that the file is self-contained. */
+/* /proc/self/task/TID/schedstat: ns on a CPU, ns waiting on a run queue,
+ * timeslices. 0, or -1 where the kernel has no schedstat (it needs
+ * CONFIG_SCHED_INFO). */
+static int read_schedstat(pid_t tid, uint64_t v[3])
+{
+    char path[64], text[128];
+    snprintf(path, sizeof path, "/proc/self/task/%d/schedstat", (int)tid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, text, sizeof text - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    text[n] = '\0';
+    unsigned long long a, b, c;
+    if (sscanf(text, "%llu %llu %llu", &a, &b, &c) != 3)
+        return -1;
+    v[0] = a;
+    v[1] = b;
+    v[2] = c;
+    return 0;
+}
+
+/* cprof__threads_each's callback: a SCHED record for the thread, now. */
+static void record_sched(pid_t tid, void *arg)
+{
+    uint64_t v[3];
+    if (read_schedstat(tid, v) == 0)
+        record_sched_values(arg, tid, mono_ns(), v);
+}
+
 static void record_threads(pid_t tid, void *arg)
 {
     struct recbuf *r = arg;
@@ -878,6 +950,7 @@ static void record_threads(pid_t tid, void *arg)
     rec_u32(r, 0);
     rec_bytes(r, name, strlen(name));
     rec_end(r, at);
+    record_sched(tid, r);
 }
 
 /* The stacks the events referred to, and the symbols of their pcs. */
@@ -1061,11 +1134,21 @@ static void record_unsent(struct recbuf *r, uint32_t gen)
     free(h);
 }
 
-int cprof__trace_snapshot_records(uint8_t **out, size_t *len)
+int cprof__trace_snapshot_events(uint8_t **out, size_t *len)
 {
     struct recbuf r = {0};
     cprof__heap_enter_internal();
     record_unsent(&r, atomic_load(&generation));
+    cprof__heap_leave_internal();
+    *out = r.p;
+    *len = r.len;
+    return r.p || !r.len ? 0 : -1;
+}
+
+int cprof__trace_snapshot_records(uint8_t **out, size_t *len)
+{
+    struct recbuf r = {0};
+    cprof__heap_enter_internal();
     pthread_mutex_lock(&state_lock);
     for (size_t i = 0; i < strings.n; i++) { /* all of them: older chunks are gone */
         size_t at = rec_begin(&r, TRACE_REC_STRING);
@@ -1073,13 +1156,8 @@ int cprof__trace_snapshot_records(uint8_t **out, size_t *len)
         rec_bytes(&r, strings.v[i], strlen(strings.v[i]));
         rec_end(&r, at);
     }
-    for (size_t i = 0; i < nended; i++) {
-        size_t at = rec_begin(&r, TRACE_REC_THREAD);
-        rec_u32(&r, (uint32_t)ended[i].tid);
-        rec_u32(&r, 0);
-        rec_bytes(&r, ended[i].name, strnlen(ended[i].name, 16));
-        rec_end(&r, at);
-    }
+    for (size_t i = 0; i < nended; i++)
+        record_ended(&r, &ended[i]);
     pthread_mutex_unlock(&state_lock);
     record_clock(&r);
     cprof__threads_lock();

@@ -47,9 +47,12 @@ void cprof__trace_forget(void);
 /* Registers the fork handler of the trace file; called by the constructor. */
 void cprof__trace_file_init(void);
 
-/* For a flight-recorder snapshot: the records that make what is in memory
- * a complete trace: every string, thread names, stacks with symbols, END.
- * A malloc'd buffer. */
+/* For a flight-recorder snapshot, two malloc'd buffers of records: first
+ * the events threads wrote that the sink does not have yet (EVENTS; on the
+ * writer thread complete up to one moment per thread, see trace.c), then
+ * what makes the whole a complete trace: every string, thread names,
+ * schedstat, stacks with symbols, END. */
+int cprof__trace_snapshot_events(uint8_t **out, size_t *len);
 int cprof__trace_snapshot_records(uint8_t **out, size_t *len);
 
 /* Whether the calling thread is the tracer's writer (a sink's tick runs

@@ -72,6 +72,11 @@ struct thread_stats {
     int64_t syscall_ns, sleep_ns;
     uint64_t nsyscalls, nsleeps;
     int started, ended; /* THREAD_START / THREAD_END seen within the trace */
+    /* From SCHED records: time runnable but waiting for a CPU during its
+     * lifetime in the trace, and how many times it was scheduled. */
+    int has_runq;
+    int64_t runq_ns;
+    uint64_t runq_slices;
     /* Neither a name nor THREAD_START/END: a thread cprof's registry does
      * not know (its own writer and agent threads, or one not made with
      * pthread_create). */
@@ -279,14 +284,43 @@ static void analysis_free(struct analysis *a)
     idmap_free(&a->tasks);
 }
 
+/* The thread's run-queue wait from the SCHED records of its tid taken
+ * during its life in the trace (the last one may come just after its last
+ * event: the writer reads the live threads as tracing stops). Its baseline
+ * is 0 when it started in the trace (a new thread's schedstat starts at 0),
+ * else its first record. Left unset when the file has none (an older
+ * writer, or a kernel without schedstat). */
+static void runq_of(const cprof_trace *t, const cprof_trace_thread *th, struct thread_stats *st)
+{
+    const struct cprof_trace_sched *first = NULL, *last = NULL;
+    for (size_t i = 0; i < t->nsched; i++) {
+        const struct cprof_trace_sched *k = &t->sched[i];
+        if (k->tid != th->tid || k->ns < st->begin - 1000000 || k->ns > st->end + 1000000000)
+            continue;
+        if (!first || k->ns < first->ns)
+            first = k;
+        if (!last || k->ns >= last->ns)
+            last = k;
+    }
+    if (!last)
+        return;
+    uint64_t wait0 = st->started ? 0 : first->wait_ns;
+    uint64_t slices0 = st->started ? 0 : first->slices;
+    st->has_runq = 1;
+    st->runq_ns = last->wait_ns > wait0 ? (int64_t)(last->wait_ns - wait0) : 0;
+    st->runq_slices = last->slices > slices0 ? last->slices - slices0 : 0;
+}
+
 static int analyse(const cprof_trace *t, struct analysis *a)
 {
     *a = (struct analysis){.t = t};
     a->th = calloc(t->nthreads ? t->nthreads : 1, sizeof *a->th);
     if (!a->th)
         return -1;
-    for (uint32_t i = 0; i < t->nthreads; i++)
+    for (uint32_t i = 0; i < t->nthreads; i++) {
         lifetime(t, &t->threads[i], &a->th[i]);
+        runq_of(t, &t->threads[i], &a->th[i]);
+    }
     for (uint32_t i = 0; i < t->nthreads; i++)
         if (waits_of(a, i) || syscalls_of(a, i) || begins_of(a, i))
             return -1;
@@ -354,8 +388,9 @@ static void usage_summary(FILE *out)
                  "\n"
                  "Per thread: lifetime and time running, waiting on locks (sync: mutex, rwlock,\n"
                  "cond, semaphore, join, barrier), in blocking system calls and sleeping, as go\n"
-                 "tool trace's goroutine analysis. 'running' is the lifetime minus those waits:\n"
-                 "it includes time runnable but not scheduled, which cprof does not see.\n"
+                 "tool trace's goroutine analysis. 'running' is the lifetime minus those waits;\n"
+                 "runq, from the kernel's schedstat, is the time runnable but waiting for a\n"
+                 "CPU, partly inside 'running' and partly at the ends of the waits.\n"
                  "Per task and region name: count, total, p50, p90, p99, max and a histogram.\n"
                  "Logs by category; lost events; a warning when the file was cut short.\n");
 }
@@ -371,10 +406,10 @@ static void usage_pprof(FILE *out)
                  "  syscall  time in blocking system calls (sleeps included), by call name;\n"
                  "           the trace keeps no stack for system calls, so each sample is one\n"
                  "           frame named after the call, with the thread as a label\n"
-                 "  sched    not available: scheduling latency is the time a thread was\n"
-                 "           runnable but not running, and cprof sees only when a thread blocks\n"
-                 "           and when it runs again, not the kernel's run queues (use\n"
-                 "           'perf sched latency' for that)\n"
+                 "  sched    time runnable but waiting for a CPU (scheduling latency), by\n"
+                 "           thread name, from the kernel's schedstat at the trace's ends,\n"
+                 "           every second and as each thread ends: no stack (the kernel\n"
+                 "           keeps none), contentions = times the thread was scheduled\n"
                  "Sample types: contentions/count and delay/nanoseconds.\n");
 }
 
@@ -531,11 +566,13 @@ static void print_waits_detail(const struct thread_stats *s)
 static void print_threads(const struct analysis *a)
 {
     const cprof_trace *t = a->t;
-    char b[6][32], nb[64];
-    int unnamed = 0, unregistered = 0;
-    printf("\nThreads (time by state; sync = waits on locks and other threads):\n");
-    printf("  %8s  %-16s %9s %9s %9s %9s %9s %9s %9s\n", "TID", "NAME", "START", "LIFETIME",
-           "RUNNING", "SYNC", "SYSCALL", "SLEEP", "LOST");
+    char b[7][32], nb[64];
+    int unnamed = 0, unregistered = 0, runq_unknown = 0;
+    printf("\nThreads (time by state; sync = waits on locks and other threads; runq = runnable\n"
+           "but waiting for a CPU, which overlaps the others: a woken thread waits for a CPU\n"
+           "before its wait returns, and RUNNING includes the rest):\n");
+    printf("  %8s  %-16s %9s %9s %9s %9s %9s %9s %9s %9s\n", "TID", "NAME", "START", "LIFETIME",
+           "RUNNING", "SYNC", "SYSCALL", "SLEEP", "LOST", "RUNQ");
     for (size_t i = 0; i < t->nthreads; i++) {
         const cprof_trace_thread *th = &t->threads[i];
         const struct thread_stats *s = &a->th[i];
@@ -548,10 +585,12 @@ static void print_threads(const struct analysis *a)
         int64_t run = life > blocked ? life - blocked : 0;
         unnamed |= !th->name[0] && !s->unregistered;
         unregistered |= s->unregistered;
-        printf("  %8u  %-16s %9s %9s %9s %9s %9s %9s %9" PRIu64 "\n", th->tid,
+        runq_unknown |= !s->has_runq;
+        printf("  %8u  %-16s %9s %9s %9s %9s %9s %9s %9" PRIu64 " %9s\n", th->tid,
                thread_label(th, s, nb, sizeof nb), fmt_dur(b[0], 32, s->begin - t->start_ns),
                fmt_dur(b[1], 32, life), fmt_dur(b[2], 32, run), fmt_dur(b[3], 32, sync),
-               fmt_dur(b[4], 32, sys), fmt_dur(b[5], 32, slp), th->lost);
+               fmt_dur(b[4], 32, sys), fmt_dur(b[5], 32, slp), th->lost,
+               s->has_runq ? fmt_dur(b[6], 32, s->runq_ns) : "-");
         print_waits_detail(s);
     }
     if (unnamed)
@@ -560,6 +599,9 @@ static void print_threads(const struct analysis *a)
     if (unregistered)
         printf("  -: a thread cprof's registry does not know: cprof's own writer and agent "
                "threads, or one not made with pthread_create\n");
+    if (runq_unknown)
+        printf("  RUNQ -: no schedstat for the thread in the file (a thread cprof does not "
+               "know, an older file, or a kernel without schedstat)\n");
 }
 
 static int cmp_i64(const void *a, const void *b)
@@ -1065,20 +1107,65 @@ static int build_profile(const cprof_trace *t, const struct analysis *a, int syn
     return rc ? 1 : 0;
 }
 
+/* Scheduling latency: one sample per thread that waited on a run queue,
+ * its frame the thread's name (the kernel keeps no stack of where a thread
+ * was made runnable), its tid a label. */
+static int build_sched_profile(const cprof_trace *t, const struct analysis *a, const char *path,
+                               const char *out)
+{
+    size_t known = 0;
+    for (size_t i = 0; i < t->nthreads; i++)
+        known += (size_t)a->th[i].has_runq;
+    if (!known) {
+        tool_error("trace pprof: %s has no schedstat records (written by an older cprof, or "
+                   "on a kernel without schedstat): no scheduling latency to show",
+                   path);
+        return 1;
+    }
+    cprof_pb *pb = cprof_pb_new();
+    if (!pb) {
+        tool_error("trace pprof: out of memory");
+        return 1;
+    }
+    cprof_pb_add_sample_type(pb, "contentions", "count");
+    cprof_pb_add_sample_type(pb, "delay", "nanoseconds");
+    cprof_pb_set_default_sample_type(pb, "delay");
+    cprof_pb_set_period(pb, "contentions", "count", 1);
+    cprof_pb_set_time(pb, (int64_t)t->start_unix_ns, t->end_ns - t->start_ns);
+    char comment[512];
+    snprintf(comment, sizeof comment,
+             "sched profile (time runnable, waiting for a CPU) derived from the trace %s by "
+             "cprof trace pprof",
+             path);
+    cprof_pb_add_comment(pb, comment);
+    for (size_t i = 0; i < t->nthreads; i++) {
+        const struct thread_stats *st = &a->th[i];
+        if (!st->has_runq || !st->runq_ns)
+            continue;
+        char nb[64];
+        const char *name = thread_label(&t->threads[i], st, nb, sizeof nb);
+        uint64_t loc = pseudo_location(pb, name, "[run queue]");
+        cprof_pb_label labels[2] = {{.key = "tid", .num = t->threads[i].tid},
+                                    {.key = "thread", .str = name}};
+        int64_t values[2] = {(int64_t)st->runq_slices, st->runq_ns};
+        cprof_pb_add_sample(pb, &loc, 1, values, 2, labels, 2);
+    }
+    char err[512];
+    int rc = cprof_pb_write_file(pb, out, err, sizeof err);
+    if (rc)
+        tool_error("trace pprof: %s", err);
+    cprof_pb_free(pb);
+    return rc ? 1 : 0;
+}
+
 static int run_pprof(const struct trace_opts *o)
 {
     if (!o->type) {
-        tool_error("trace pprof: -type=sync|syscall is needed (see 'cprof trace pprof -h')");
+        tool_error("trace pprof: -type=sync|syscall|sched is needed (see 'cprof trace pprof -h')");
         return 2;
     }
-    if (!strcmp(o->type, "sched")) {
-        tool_error("trace pprof: -type=sched is not available: cprof sees when a thread blocks "
-                   "and runs again, not how long it sat runnable in the kernel's run queue "
-                   "(try 'perf sched latency')");
-        return 2;
-    }
-    if (strcmp(o->type, "sync") && strcmp(o->type, "syscall")) {
-        tool_error("trace pprof: unknown -type \"%s\" (sync or syscall)", o->type);
+    if (strcmp(o->type, "sync") && strcmp(o->type, "syscall") && strcmp(o->type, "sched")) {
+        tool_error("trace pprof: unknown -type \"%s\" (sync, syscall or sched)", o->type);
         return 2;
     }
     if (!o->out) {
@@ -1094,7 +1181,9 @@ static int run_pprof(const struct trace_opts *o)
         tool_error("trace pprof: out of memory");
         rc = 1;
     } else {
-        rc = build_profile(t, &a, !strcmp(o->type, "sync"), o->file, o->out);
+        rc = !strcmp(o->type, "sched")
+                 ? build_sched_profile(t, &a, o->file, o->out)
+                 : build_profile(t, &a, !strcmp(o->type, "sync"), o->file, o->out);
     }
     analysis_free(&a);
     cprof_trace_free(t);

@@ -24,6 +24,7 @@
  */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -221,16 +222,18 @@ static void *waiter_main(void *arg)
 /* ---- A task that ends on another thread, and a thread alive at stop ---------- */
 
 static cprof_task_t handoff_task;
-static int64_t handoff_begun, handoff_ns;
+static int64_t handoff_begun, handoff_ns, finisher_ns;
 
 static void *finisher_main(void *unused)
 {
     (void)unused;
+    int64_t began = now_ns();
     pthread_setname_np(pthread_self(), "finisher");
     finisher_tid = tid();
     sleep_ms(HANDOFF_MS);
     cprof_task_end(handoff_task);
     handoff_ns = now_ns() - handoff_begun;
+    finisher_ns = now_ns() - began; /* its life, as the trace's thread events see it */
     return NULL;
 }
 
@@ -315,8 +318,8 @@ static int scenario(const char *path)
         printf("waiter%d_tid=%d\n", w + 1, (int)waiter_tid[w]);
         print_measured(name, &m_wait[w]);
     }
-    printf("handoff_ns=%lld\nworker_logs=%d\nmain_logs=2\n", (long long)handoff_ns,
-           WORKERS * REQUESTS);
+    printf("handoff_ns=%lld\nfinisher_ns=%lld\nworker_logs=%d\nmain_logs=2\n",
+           (long long)handoff_ns, (long long)finisher_ns, WORKERS * REQUESTS);
     return 0;
 }
 
@@ -359,12 +362,85 @@ static int multi(const char *prefix, int n)
     return 0;
 }
 
+/* ---- sched: two threads pinned to one CPU -------------------------------------------- */
+
+/* The thread's schedstat: ns on a CPU, ns runnable but waiting for one. */
+static int own_schedstat(unsigned long long *run, unsigned long long *wait)
+{
+    FILE *f = fopen("/proc/thread-self/schedstat", "r");
+    if (!f)
+        return -1;
+    int n = fscanf(f, "%llu %llu", run, wait);
+    fclose(f);
+    return n == 2 ? 0 : -1;
+}
+
+struct spinner {
+    const char *name;
+    pthread_t thread;
+    pid_t tid;
+    unsigned long long run_ns, wait_ns;
+    int ok;
+};
+
+static double thread_cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Pinned to CPU 0 with the other spinner, it runs 0.3 s of CPU: about as
+ * long again it waits for the CPU the other one holds. Its schedstat as it
+ * ends is the ground truth (a new thread's starts at 0). */
+static void *spin(void *arg)
+{
+    struct spinner *sp = arg;
+    pthread_setname_np(pthread_self(), sp->name);
+    sp->tid = (pid_t)syscall(SYS_gettid);
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(0, &one);
+    pthread_setaffinity_np(pthread_self(), sizeof one, &one);
+    volatile unsigned long x = 0;
+    while (thread_cpu_s() < 0.3)
+        for (int i = 0; i < 100000; i++)
+            x += (unsigned long)i;
+    sp->ok = own_schedstat(&sp->run_ns, &sp->wait_ns) == 0;
+    return NULL;
+}
+
+static int sched_scenario(const char *path)
+{
+    if (cprof_trace_start(path) != 0) {
+        fprintf(stderr, "trace_gt: %s\n", cprof_last_error());
+        return 1;
+    }
+    struct spinner sp[2] = {{.name = "spin-a"}, {.name = "spin-b"}};
+    for (int i = 0; i < 2; i++)
+        pthread_create(&sp[i].thread, NULL, spin, &sp[i]);
+    for (int i = 0; i < 2; i++)
+        pthread_join(sp[i].thread, NULL);
+    cprof_trace_stop();
+    for (int i = 0; i < 2; i++) {
+        if (!sp[i].ok) {
+            printf("schedstat=none\n");
+            return 0;
+        }
+        printf("%s_tid=%d\n%s_run_ns=%llu\n%s_wait_ns=%llu\n", sp[i].name, (int)sp[i].tid,
+               sp[i].name, sp[i].run_ns, sp[i].name, sp[i].wait_ns);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 3 && !strcmp(argv[1], "sched"))
+        return sched_scenario(argv[2]);
     if (argc == 3 && !strcmp(argv[1], "main"))
         return scenario(argv[2]);
     if (argc == 4 && !strcmp(argv[1], "multi"))
         return multi(argv[2], atoi(argv[3]));
-    fprintf(stderr, "usage: trace_gt main FILE | trace_gt multi PREFIX N\n");
+    fprintf(stderr, "usage: trace_gt main FILE | trace_gt multi PREFIX N | trace_gt sched FILE\n");
     return 2;
 }
