@@ -46,6 +46,7 @@
 #include <unistd.h>
 
 #include "curl_load.h"
+#include "symbols.h"
 #include "agent.h"
 #include "cpu.h"
 #include "cprof.h"
@@ -650,6 +651,9 @@ int cprof__push_start(const struct cprof_push_config *config)
     pthread_mutex_unlock(&push.lock);
     if (err)
         return cprof__fail("push: cannot start its thread: %s", strerror(err));
+    /* Two profiles every interval: one symbolizer, kept while the code
+     * mapped stays the same, instead of a new one each time (symbols.h). */
+    cprof__symbolizer_keep(1);
     return 0;
 }
 
@@ -670,6 +674,9 @@ void cprof__push_stop(void)
     struct timespec deadline;
     clock_gettime(CLOCK_REALTIME, &deadline);
     deadline.tv_sec += STOP_WAIT_MS / 1000;
-    if (pthread_timedjoin_np(thread, NULL, &deadline) != 0)
-        pthread_detach(thread);
+    if (pthread_timedjoin_np(thread, NULL, &deadline) != 0) {
+        pthread_detach(thread); /* it may still hold the kept symbolizer: leave it */
+        return;
+    }
+    cprof__symbolizer_keep(0);
 }
