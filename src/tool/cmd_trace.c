@@ -1076,17 +1076,13 @@ static void add_psample(cprof_pb *pb, const cprof_trace *t, const struct psample
     cprof_pb_add_sample(pb, locs, nlocs, values, 2, labels, sync ? 3 : 2);
 }
 
-static int build_profile(const cprof_trace *t, const struct analysis *a, int sync, const char *path,
-                         const char *out)
+/* A new profile of Go's blocking kind (contentions/count, delay/ns, delay
+ * shown), spanning the trace, with a comment saying what it was made from. */
+static cprof_pb *delay_profile(const cprof_trace *t, const char *kind, const char *path)
 {
-    size_t n;
-    struct psample *samples = collect_samples(a, sync, &n);
-    cprof_pb *pb = samples ? cprof_pb_new() : NULL;
-    if (!pb) {
-        free(samples);
-        tool_error("trace pprof: out of memory");
-        return 1;
-    }
+    cprof_pb *pb = cprof_pb_new();
+    if (!pb)
+        return NULL;
     cprof_pb_add_sample_type(pb, "contentions", "count");
     cprof_pb_add_sample_type(pb, "delay", "nanoseconds");
     cprof_pb_set_default_sample_type(pb, "delay");
@@ -1094,8 +1090,22 @@ static int build_profile(const cprof_trace *t, const struct analysis *a, int syn
     cprof_pb_set_time(pb, (int64_t)t->start_unix_ns, t->end_ns - t->start_ns);
     char comment[512];
     snprintf(comment, sizeof comment, "%s profile derived from the trace %s by cprof trace pprof",
-             sync ? "sync" : "syscall", path);
+             kind, path);
     cprof_pb_add_comment(pb, comment);
+    return pb;
+}
+
+static int build_profile(const cprof_trace *t, const struct analysis *a, int sync, const char *path,
+                         const char *out)
+{
+    size_t n;
+    struct psample *samples = collect_samples(a, sync, &n);
+    cprof_pb *pb = samples ? delay_profile(t, sync ? "sync" : "syscall", path) : NULL;
+    if (!pb) {
+        free(samples);
+        tool_error("trace pprof: out of memory");
+        return 1;
+    }
     for (size_t i = 0; i < n; i++)
         add_psample(pb, t, &samples[i], sync);
     char err[512];
@@ -1122,22 +1132,11 @@ static int build_sched_profile(const cprof_trace *t, const struct analysis *a, c
                    path);
         return 1;
     }
-    cprof_pb *pb = cprof_pb_new();
+    cprof_pb *pb = delay_profile(t, "sched (time runnable, waiting for a CPU)", path);
     if (!pb) {
         tool_error("trace pprof: out of memory");
         return 1;
     }
-    cprof_pb_add_sample_type(pb, "contentions", "count");
-    cprof_pb_add_sample_type(pb, "delay", "nanoseconds");
-    cprof_pb_set_default_sample_type(pb, "delay");
-    cprof_pb_set_period(pb, "contentions", "count", 1);
-    cprof_pb_set_time(pb, (int64_t)t->start_unix_ns, t->end_ns - t->start_ns);
-    char comment[512];
-    snprintf(comment, sizeof comment,
-             "sched profile (time runnable, waiting for a CPU) derived from the trace %s by "
-             "cprof trace pprof",
-             path);
-    cprof_pb_add_comment(pb, comment);
     for (size_t i = 0; i < t->nthreads; i++) {
         const struct thread_stats *st = &a->th[i];
         if (!st->has_runq || !st->runq_ns)
@@ -1158,6 +1157,34 @@ static int build_sched_profile(const cprof_trace *t, const struct analysis *a, c
     return rc ? 1 : 0;
 }
 
+/* Reads o->file, analyses it and hands both to `write`; the status to exit with. */
+static int with_analysis(const struct trace_opts *o, const char *what,
+                         int (*write)(const struct trace_opts *, const cprof_trace *,
+                                      const struct analysis *))
+{
+    cprof_trace *t = open_trace(o->file);
+    if (!t)
+        return 1;
+    struct analysis a;
+    int rc;
+    if (analyse(t, &a)) {
+        tool_error("%s: out of memory", what);
+        rc = 1;
+    } else {
+        rc = write(o, t, &a);
+    }
+    analysis_free(&a);
+    cprof_trace_free(t);
+    return rc;
+}
+
+static int write_pprof(const struct trace_opts *o, const cprof_trace *t, const struct analysis *a)
+{
+    if (!strcmp(o->type, "sched"))
+        return build_sched_profile(t, a, o->file, o->out);
+    return build_profile(t, a, !strcmp(o->type, "sync"), o->file, o->out);
+}
+
 static int run_pprof(const struct trace_opts *o)
 {
     if (!o->type) {
@@ -1172,22 +1199,7 @@ static int run_pprof(const struct trace_opts *o)
         tool_error("trace pprof: -o OUT.pb.gz is needed");
         return 2;
     }
-    cprof_trace *t = open_trace(o->file);
-    if (!t)
-        return 1;
-    struct analysis a;
-    int rc;
-    if (analyse(t, &a)) {
-        tool_error("trace pprof: out of memory");
-        rc = 1;
-    } else {
-        rc = !strcmp(o->type, "sched")
-                 ? build_sched_profile(t, &a, o->file, o->out)
-                 : build_profile(t, &a, !strcmp(o->type, "sync"), o->file, o->out);
-    }
-    analysis_free(&a);
-    cprof_trace_free(t);
-    return rc;
+    return with_analysis(o, "trace pprof", write_pprof);
 }
 
 /* ---- export: Chrome trace-event JSON ---------------------------------------------------- */
@@ -1602,6 +1614,11 @@ static int export_json(const cprof_trace *t, const struct analysis *a, const cha
     return rc ? 1 : 0;
 }
 
+static int write_export(const struct trace_opts *o, const cprof_trace *t, const struct analysis *a)
+{
+    return export_json(t, a, o->file, o->out);
+}
+
 static int run_export(const struct trace_opts *o)
 {
     if (o->format && strcmp(o->format, "json")) {
@@ -1612,20 +1629,7 @@ static int run_export(const struct trace_opts *o)
         tool_error("trace export: -o OUT.json is needed ('-' for standard output)");
         return 2;
     }
-    cprof_trace *t = open_trace(o->file);
-    if (!t)
-        return 1;
-    struct analysis a;
-    int rc;
-    if (analyse(t, &a)) {
-        tool_error("trace export: out of memory");
-        rc = 1;
-    } else {
-        rc = export_json(t, &a, o->file, o->out);
-    }
-    analysis_free(&a);
-    cprof_trace_free(t);
-    return rc;
+    return with_analysis(o, "trace export", write_export);
 }
 
 /* ---- The command ---------------------------------------------------------------------- */
