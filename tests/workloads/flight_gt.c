@@ -280,6 +280,22 @@ static int mode_flood(const char *file, long mib, double seconds, int on)
 
 /* ---- many ---------------------------------------------------------------------------- */
 
+/* Writes DIR/PREFIX-00.cpt ... n snapshots, pause_us apart; how many were written. */
+static int write_snapshots(const char *dir, const char *prefix, int n, long pause_us)
+{
+    int ok = 0;
+    for (int i = 0; i < n; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s-%02d.cpt", dir, prefix, i);
+        if (cprof_flight_write(path) == 0)
+            ok++;
+        else
+            fprintf(stderr, "flight_gt: snapshot %d: %s\n", i, cprof_last_error());
+        sleep_us(pause_us);
+    }
+    return ok;
+}
+
 static int mode_many(const char *dir)
 {
     if (cprof_flight_start(1000, 8 * MIB) != 0)
@@ -287,16 +303,7 @@ static int mode_many(const char *dir)
     struct worker w[8];
     start_workers(w, 8, 50);
     sleep_us(300000);
-    int ok = 0;
-    for (int i = 0; i < 20; i++) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/many-%02d.cpt", dir, i);
-        if (cprof_flight_write(path) == 0)
-            ok++;
-        else
-            fprintf(stderr, "flight_gt: snapshot %d: %s\n", i, cprof_last_error());
-        sleep_us(20000);
-    }
+    int ok = write_snapshots(dir, "many", 20, 20000);
     uint64_t iterations = stop_workers(w, 8);
     cprof_flight_stop();
     printf("snapshots_ok %d\niterations %llu\n", ok, (unsigned long long)iterations);
@@ -328,16 +335,7 @@ static int mode_gap(const char *dir)
     if (pthread_create(&t, NULL, seq_thread, NULL) != 0)
         die("pthread_create");
     sleep_us(300000);
-    int ok = 0;
-    for (int i = 0; i < 10; i++) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/gap-%02d.cpt", dir, i);
-        if (cprof_flight_write(path) == 0)
-            ok++;
-        else
-            fprintf(stderr, "flight_gt: snapshot %d: %s\n", i, cprof_last_error());
-        sleep_us(37000);
-    }
+    int ok = write_snapshots(dir, "gap", 10, 37000);
     atomic_store(&seq_stop, 1);
     pthread_join(t, NULL);
     cprof_flight_stop();
