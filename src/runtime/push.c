@@ -1,8 +1,8 @@
 /*
  * push.c: owns pushing profiles to a continuous-profiling server. Every
  * interval a thread of cprof's own cuts a CPU profile of that interval and
- * takes the heap profile, and POSTs both with libcurl (loaded on first use:
- * curl_load.c) to Grafana Pyroscope's ingest API.
+ * takes the heap profile, and POSTs both with libcurl to Grafana Pyroscope's
+ * ingest API.
  *
  * The request is the one Pyroscope's HTTP API reference describes ("Pyroscope
  * server HTTP API", Ingestion, and its "pprof format" section:
@@ -35,6 +35,7 @@
  * one when it works again. At exit the thread is stopped (a POST in flight
  * is aborted) with a bounded wait; a forked child does not push.
  */
+#include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -45,8 +46,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "curl_load.h"
-#include "symbols.h"
 #include "agent.h"
 #include "cpu.h"
 #include "cprof.h"
@@ -54,9 +53,8 @@
 #include "heap.h"
 #include "heap_write.h"
 #include "push.h"
+#include "symbols.h"
 #include "threads.h"
-
-static const struct cprof_curl *lc; /* libcurl, loaded by register_once */
 
 #define QUEUE_MAX          8 /* requests: four intervals of CPU + heap */
 #define DEFAULT_INTERVAL   15000
@@ -354,57 +352,57 @@ static int abort_if_stopping(void *arg, curl_off_t a, curl_off_t b, curl_off_t c
 
 static void setup(CURL *curl, struct curl_slist *headers, struct reply *reply)
 {
-    lc->easy_setopt(curl, CURLOPT_NOSIGNAL, 1L); /* no SIGALRM in someone else's process */
-    lc->easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long)CONNECT_TIMEOUT_MS);
-    lc->easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)REQUEST_TIMEOUT_MS);
-    lc->easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
-    lc->easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, abort_if_stopping);
-    lc->easy_setopt(curl, CURLOPT_WRITEFUNCTION, keep_reply);
-    lc->easy_setopt(curl, CURLOPT_WRITEDATA, reply);
-    lc->easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L); /* no SIGALRM in someone else's process */
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long)CONNECT_TIMEOUT_MS);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)REQUEST_TIMEOUT_MS);
+    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, abort_if_stopping);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, keep_reply);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, reply);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
     static char agent[64];
     snprintf(agent, sizeof agent, "cprof/%s", cprof_version());
-    lc->easy_setopt(curl, CURLOPT_USERAGENT, agent);
+    curl_easy_setopt(curl, CURLOPT_USERAGENT, agent);
 #if LIBCURL_VERSION_NUM >= 0x075500
-    lc->easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
 #endif
 }
 
 static enum outcome post(CURL *curl, const struct item *it, struct reply *reply, char *why,
                          size_t whylen)
 {
-    char *name = lc->easy_escape(curl, push.name, 0);
+    char *name = curl_easy_escape(curl, push.name, 0);
     char url[sizeof push.url + sizeof push.name * 3 + 160];
     snprintf(url, sizeof url,
              "%s/ingest?name=%s&from=%lld&until=%lld&format=pprof&sampleRate=%d&spyName=cprof",
              push.url, name ? name : "", it->from, it->until, push.hz);
-    lc->free(name);
-    curl_mime *form = lc->mime_init(curl);
-    curl_mimepart *part = form ? lc->mime_addpart(form) : NULL;
+    curl_free(name);
+    curl_mime *form = curl_mime_init(curl);
+    curl_mimepart *part = form ? curl_mime_addpart(form) : NULL;
     if (!part) {
-        lc->mime_free(form);
+        curl_mime_free(form);
         snprintf(why, whylen, "out of memory");
         return RETRY;
     }
     /* A form *file* field, as the reference's examples send it (curl -F
      * profile=@file, Go's CreateFormFile). */
-    lc->mime_name(part, "profile");
-    lc->mime_filename(part, "profile.pprof");
-    lc->mime_type(part, "application/octet-stream");
-    lc->mime_data(part, (const char *)it->data, it->len);
-    lc->easy_setopt(curl, CURLOPT_URL, url);
-    lc->easy_setopt(curl, CURLOPT_MIMEPOST, form);
+    curl_mime_name(part, "profile");
+    curl_mime_filename(part, "profile.pprof");
+    curl_mime_type(part, "application/octet-stream");
+    curl_mime_data(part, (const char *)it->data, it->len);
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_MIMEPOST, form);
     reply->len = 0;
     reply->text[0] = '\0';
-    CURLcode rc = lc->easy_perform(curl);
+    CURLcode rc = curl_easy_perform(curl);
     long status = 0;
-    lc->easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-    lc->easy_setopt(curl, CURLOPT_MIMEPOST, NULL);
-    lc->mime_free(form);
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_setopt(curl, CURLOPT_MIMEPOST, NULL);
+    curl_mime_free(form);
     if (atomic_load(&push.stopping))
         return ABORTED;
     if (rc != CURLE_OK) {
-        snprintf(why, whylen, "%s", lc->easy_strerror(rc));
+        snprintf(why, whylen, "%s", curl_easy_strerror(rc));
         return RETRY;
     }
     if (status >= 200 && status < 300)
@@ -480,14 +478,14 @@ static void *push_main(void *unused)
     cprof__heap_enter_internal();
     pthread_setname_np(pthread_self(), "cprof-push"); /* for top -H and ps -L */
     struct reply reply = {{0}, 0};
-    CURL *curl = lc->easy_init();
+    CURL *curl = curl_easy_init();
     /* libcurl waits up to a second for "100 Continue" before a large body;
      * Pyroscope needs no such handshake. */
-    struct curl_slist *headers = lc->slist_append(NULL, "Expect:");
+    struct curl_slist *headers = curl_slist_append(NULL, "Expect:");
     if (!curl || !headers) {
         cprof__warn("push: cannot set up libcurl; not pushing");
-        lc->slist_free_all(headers);
-        lc->easy_cleanup(curl);
+        curl_slist_free_all(headers);
+        curl_easy_cleanup(curl);
         return NULL;
     }
     setup(curl, headers, &reply);
@@ -547,8 +545,8 @@ static void *push_main(void *unused)
                     push.shown, push.sent, push.dropped, push.cpu_skipped);
     while (push.count)
         dequeue();
-    lc->slist_free_all(headers);
-    lc->easy_cleanup(curl);
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(curl);
     return NULL;
 }
 
@@ -578,7 +576,6 @@ static void at_exit(void)
 }
 
 static int curl_ready;
-static char curl_problem[300];
 
 static void register_once(void)
 {
@@ -592,13 +589,7 @@ static void register_once(void)
      * concurrent use of libcurl. And before our atexit: the TLS library may
      * register its own cleanup with atexit here, and handlers run in reverse
      * order, so ours (stopping the thread) must be registered after it. */
-    lc = cprof__curl();
-    if (!lc)
-        snprintf(curl_problem, sizeof curl_problem, "%s", cprof_last_error());
-    curl_ready = lc && lc->global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
-    if (lc && !curl_ready)
-        snprintf(curl_problem, sizeof curl_problem,
-                 "push: libcurl cannot be initialised (curl_global_init)");
+    curl_ready = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
     /* Registered after the agent's handler too, so it runs before it: the
      * thread is gone before the profiles due at exit are written. */
     atexit(at_exit);
@@ -635,7 +626,7 @@ int cprof__push_start(const struct cprof_push_config *config)
 
     pthread_once(&once, register_once);
     if (!curl_ready)
-        return cprof__fail("%s", curl_problem);
+        return cprof__fail("push: libcurl cannot be initialised (curl_global_init)");
     /* What is pushed needs heap sampling (at the default rate unless the
      * user chose one) and the background thread, as the endpoint does. */
     if (!cprof__heap_table() && cprof__heap_start(512 * 1024) < 0)
