@@ -57,11 +57,11 @@ cprof_profile_writer *cprof__profile_writer_begin(const char *const (*types)[2],
     cprof_profile_writer *w = calloc(1, sizeof *w);
     if (w) {
         w->pb = cprof_pb_new();
-        w->sym = cprof__symbolizer_acquire();
+        w->sym = cprof__symbolizer_new();
     }
     if (!w || !w->pb || !w->sym) {
         if (w) {
-            cprof__symbolizer_release(w->sym);
+            cprof__symbolizer_free(w->sym);
             cprof_pb_free(w->pb);
             free(w);
         }
@@ -146,7 +146,7 @@ int cprof__profile_writer_end(cprof_profile_writer *w, const char *path, uint8_t
                   : cprof_pb_encode(w->pb, out, out_len, err, sizeof err);
     if (rc < 0)
         cprof__fail("%s", err);
-    cprof__symbolizer_release(w->sym);
+    cprof__symbolizer_free(w->sym);
     cprof_pb_free(w->pb);
     free(w);
     cprof__heap_leave_internal();

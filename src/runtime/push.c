@@ -53,7 +53,6 @@
 #include "heap.h"
 #include "heap_write.h"
 #include "push.h"
-#include "symbols.h"
 #include "threads.h"
 
 #define QUEUE_MAX          8 /* requests: four intervals of CPU + heap */
@@ -642,9 +641,6 @@ int cprof__push_start(const struct cprof_push_config *config)
     pthread_mutex_unlock(&push.lock);
     if (err)
         return cprof__fail("push: cannot start its thread: %s", strerror(err));
-    /* Two profiles every interval: one symbolizer, kept while the code
-     * mapped stays the same, instead of a new one each time (symbols.h). */
-    cprof__symbolizer_keep(1);
     return 0;
 }
 
@@ -665,9 +661,6 @@ void cprof__push_stop(void)
     struct timespec deadline;
     clock_gettime(CLOCK_REALTIME, &deadline);
     deadline.tv_sec += STOP_WAIT_MS / 1000;
-    if (pthread_timedjoin_np(thread, NULL, &deadline) != 0) {
-        pthread_detach(thread); /* it may still hold the kept symbolizer: leave it */
-        return;
-    }
-    cprof__symbolizer_keep(0);
+    if (pthread_timedjoin_np(thread, NULL, &deadline) != 0)
+        pthread_detach(thread);
 }

@@ -52,8 +52,6 @@
 #include <gelf.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -659,93 +657,6 @@ cprof_symbolizer *cprof__symbolizer_new(void)
     cprof_symbolizer *s = cprof__symbolizer_new_from_maps(maps, n > 0 ? exe : NULL);
     free(maps);
     return s;
-}
-
-/* ---- A symbolizer kept between profiles ------------------------------------------------ */
-
-/* Push writes two profiles every interval, and building a symbolizer (libdw
- * reading every object's debug information) cost ~110 ms of CPU each time.
- * While keeping is on, one symbolizer is kept and reused for as long as the
- * code mapped in the process stays the same. Off by default: it holds the
- * debug information in memory. */
-static pthread_mutex_t kept_lock = PTHREAD_MUTEX_INITIALIZER;
-static cprof_symbolizer *kept; /* under kept_lock, held by its user */
-static char *kept_key;
-static _Atomic int keeping;
-
-/* What a symbolizer depends on: the lines of the maps text that map a file
- * executable (data, heap and stacks come and go all the time), and the
- * executable's path. */
-static char *code_key(const char *maps, const char *exe)
-{
-    size_t cap = strlen(maps) + strlen(exe) + 2, at = 0;
-    char *key = malloc(cap);
-    if (!key)
-        return NULL;
-    for (const char *l = maps; *l;) {
-        size_t len = strcspn(l, "\n");
-        const char *perms = memchr(l, ' ', len);
-        if (perms && (size_t)(perms - l) + 4 < len && perms[3] == 'x' && memchr(l, '/', len)) {
-            memcpy(key + at, l, len);
-            at += len;
-            key[at++] = '\n';
-        }
-        l += len + (l[len] == '\n');
-    }
-    snprintf(key + at, cap - at, "%s", exe);
-    return key;
-}
-
-void cprof__symbolizer_keep(int on)
-{
-    pthread_mutex_lock(&kept_lock);
-    atomic_store(&keeping, on);
-    if (!on) {
-        cprof__symbolizer_free(kept);
-        free(kept_key);
-        kept = NULL;
-        kept_key = NULL;
-    }
-    pthread_mutex_unlock(&kept_lock);
-}
-
-cprof_symbolizer *cprof__symbolizer_acquire(void)
-{
-    if (!atomic_load(&keeping) || pthread_mutex_trylock(&kept_lock) != 0)
-        return cprof__symbolizer_new(); /* not keeping, or the kept one is in use */
-    char *maps = read_file("/proc/self/maps");
-    maps = maps ? with_unloaded(maps) : NULL;
-    char exe[PATH_MAX] = "";
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    exe[n > 0 ? n : 0] = '\0';
-    strip_deleted(exe);
-    char *key = maps ? code_key(maps, exe) : NULL;
-    if (key && kept && kept_key && !strcmp(key, kept_key)) {
-        free(key);
-        free(maps);
-        return kept; /* kept_lock stays held until cprof__symbolizer_release */
-    }
-    cprof__symbolizer_free(kept);
-    free(kept_key);
-    kept = maps && key ? cprof__symbolizer_new_from_maps(maps, exe[0] ? exe : NULL) : NULL;
-    kept_key = kept ? key : NULL;
-    if (!kept)
-        free(key);
-    free(maps);
-    if (!kept) {
-        pthread_mutex_unlock(&kept_lock);
-        return cprof__symbolizer_new();
-    }
-    return kept;
-}
-
-void cprof__symbolizer_release(cprof_symbolizer *s)
-{
-    if (s && s == kept) {
-        pthread_mutex_unlock(&kept_lock);
-        return;
-    }
-    cprof__symbolizer_free(s);
 }
 
 void cprof__symbolizer_free(cprof_symbolizer *s)

@@ -23,15 +23,6 @@ extern char *(*cprof__symbols_unloaded_maps)(const char *current_maps);
 cprof_symbolizer *cprof__symbolizer_new(void);
 void cprof__symbolizer_free(cprof_symbolizer *s);
 
-/* For profile writers: a symbolizer to use and give back with _release.
- * While keeping is on (cprof__symbolizer_keep(1): push does, for its
- * profile every interval), the same one comes back as long as the code
- * mapped in the process is unchanged and nobody else holds it; otherwise a
- * new one, freed on release. Keeping off frees the kept one. */
-cprof_symbolizer *cprof__symbolizer_acquire(void);
-void cprof__symbolizer_release(cprof_symbolizer *s);
-void cprof__symbolizer_keep(int on);
-
 /* As cprof__symbolizer_new, from the text of a maps file, with `exe` naming
  * the main executable (NULL: the first executable file mapping). For tests
  * (a table of maps texts), and for reading a maps snapshot taken earlier. */
