@@ -25,9 +25,16 @@
  *       N threads wait on a condition variable for S seconds (default 5);
  *       prints cpu_ms_per_s: the CPU time of the whole process (getrusage:
  *       cprof's threads included) per second of the idle period.
+ *   bench_sync busy -threads=N [-seconds=S]
+ *       N threads compute for S seconds (default 5); prints
+ *       ns_per_step (the computing threads' own CPU time per step of work:
+ *       what signal handlers running in them cost shows here, unaffected
+ *       by how much CPU a loaded machine gives them) and other_cpu_ms_per_s
+ *       (the CPU of every other thread, cprof's included, per second).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -262,6 +269,60 @@ static int idle(int threads, long seconds)
     return 0;
 }
 
+static _Atomic int busy_over;
+
+struct busy {
+    pthread_t t;
+    uint64_t steps;
+    double cpu_s;
+};
+
+static void *busy_main(void *arg)
+{
+    struct busy *b = arg;
+    uint64_t h = 1, steps = 0;
+    while (!atomic_load_explicit(&busy_over, memory_order_relaxed)) {
+        for (int i = 0; i < 1000; i++) {
+            h = h * 6364136223846793005ULL + 1;
+            __asm__ volatile("" : "+r"(h));
+        }
+        steps++;
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    b->steps = steps;
+    b->cpu_s = (double)ts.tv_sec + ts.tv_nsec / 1e9;
+    return NULL;
+}
+
+static int busy(int threads, long seconds)
+{
+    struct busy *b = calloc((size_t)threads, sizeof *b);
+    if (!b)
+        return 1;
+    double c0 = cpu_s();
+    int64_t t0 = now_ns();
+    for (int i = 0; i < threads; i++)
+        if (pthread_create(&b[i].t, NULL, busy_main, &b[i]) != 0) {
+            fprintf(stderr, "bench_sync: pthread_create %d failed\n", i);
+            return 1;
+        }
+    struct timespec ts = {seconds, 0};
+    nanosleep(&ts, NULL);
+    atomic_store(&busy_over, 1);
+    double busy_cpu = 0, steps = 0;
+    for (int i = 0; i < threads; i++) {
+        pthread_join(b[i].t, NULL);
+        busy_cpu += b[i].cpu_s;
+        steps += (double)b[i].steps;
+    }
+    double wall = (double)(now_ns() - t0) / 1e9, other = cpu_s() - c0 - busy_cpu;
+    printf("ns_per_step=%.3f\nother_cpu_ms_per_s=%.3f\n", 1e9 * busy_cpu / steps,
+           1000 * (other > 0 ? other : 0) / wall);
+    free(b);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "";
@@ -277,6 +338,9 @@ int main(int argc, char **argv)
     }
     if (!strcmp(mode, "idle"))
         return idle((int)flag(argc, argv, "threads", 100), flag(argc, argv, "seconds", 5));
-    fprintf(stderr, "usage: bench_sync uncontended|contended|dump|idle [flags] (see the source)\n");
+    if (!strcmp(mode, "busy"))
+        return busy((int)flag(argc, argv, "threads", 2), flag(argc, argv, "seconds", 5));
+    fprintf(stderr,
+            "usage: bench_sync uncontended|contended|dump|idle|busy [flags] (see the source)\n");
     return 2;
 }

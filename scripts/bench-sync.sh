@@ -26,6 +26,13 @@
 # 4. Wall-clock profiler with 100 idle threads (condition wait) for 5 s: CPU
 #    ms used by the whole process per second, bare and with the profiler at
 #    100 Hz (the default) and 1000 Hz.
+# 5. Wall-clock profiler with 2 computing threads for 3 s: they are found
+#    running at every tick and asked for their stacks (stackask.c). The
+#    threads' own CPU ns per step of work (what the signal handler costs
+#    them) as a ratio to bare in the same round, and the CPU ms per second
+#    of every other thread (cprof's ticker); bare, 100 Hz, 1000 Hz, and
+#    1000 Hz with CPROF_CPU_ENGINE=timer (nothing asked: the ticker's own
+#    cost without the questions).
 set -euo pipefail
 
 . "$(dirname "$0")/bench-lib.sh"
@@ -52,6 +59,8 @@ run() {
     wall100) LD_PRELOAD=$lib CPROF_WALLPROFILE=$tmp/w.pb.gz "$bench" "$@" 2>/dev/null ;;
     wall1000) LD_PRELOAD=$lib CPROF_WALLPROFILE=$tmp/w.pb.gz CPROF_WALLRATE=1000 \
         "$bench" "$@" 2>/dev/null ;;
+    wall1000noask) CPROF_CPU_ENGINE=timer LD_PRELOAD=$lib CPROF_WALLPROFILE=$tmp/w.pb.gz \
+        CPROF_WALLRATE=1000 "$bench" "$@" 2>/dev/null ;;
     esac
 }
 
@@ -146,4 +155,29 @@ for c in bare wall100 wall1000; do
     printf '| %s | %.2f |\n' \
         "$(case $c in bare) echo "bare" ;; wall100) echo "wall profile, 100 Hz" ;; wall1000) echo "wall profile, 1000 Hz" ;; esac)" \
         "$(awk -v c=$c '$1 == c { print $2 }' "$tmp/idle.tsv" | median)"
+done
+echo
+
+# ---- 5. Wall-clock profiler with running threads --------------------------------------------------
+: >"$tmp/busy.tsv"
+busy_configs=(bare wall100 wall1000 wall1000noask)
+for ((r = 0; r < rounds; r++)); do
+    base=
+    for c in "${busy_configs[@]}"; do
+        out=$(run $c busy -threads=2 -seconds=3)
+        step=$(echo "$out" | value ns_per_step)
+        [ $c = bare ] && base=$step
+        echo "$c $(awk -v a="$step" -v b="$base" 'BEGIN { print a / b }') $(echo "$out" | value other_cpu_ms_per_s)" >>"$tmp/busy.tsv"
+    done
+    log "busy round $((r + 1))/$rounds"
+done
+echo "Wall-clock profiler, 2 computing threads for 3 s (median of $rounds rounds):"
+echo
+echo "| configuration | CPU per step of work, ratio to bare | other threads' CPU, ms/s |"
+echo "|---|---|---|"
+for c in "${busy_configs[@]}"; do
+    printf '| %s | %.3f | %.2f |\n' \
+        "$(case $c in bare) echo "bare" ;; wall100) echo "wall profile, 100 Hz" ;; wall1000) echo "wall profile, 1000 Hz" ;; wall1000noask) echo "wall profile, 1000 Hz, running threads not asked" ;; esac)" \
+        "$(awk -v c=$c '$1 == c { print $2 }' "$tmp/busy.tsv" | median)" \
+        "$(awk -v c=$c '$1 == c { print $3 }' "$tmp/busy.tsv" | median)"
 done

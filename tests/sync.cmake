@@ -51,11 +51,5 @@ cprof_sync_test(threads-create-linked 60 test-threads-create.sh linked)
 cprof_sync_test(threads-stress-churn 180 test-threads-stress.sh churn)
 cprof_sync_test(threads-stress-eintr 180 test-threads-stress.sh eintr)
 cprof_sync_test(threads-stress-eintr-slices 180 test-threads-stress.sh eintr-slices)
-# Known to fail, kept visible rather than deleted: a thread seen running is
-# signalled for its stack, and when it enters poll() just then, poll returns
-# EINTR (1-4 calls in 1000 at 1000 Hz with dumps). The fix (sampling running
-# threads from a per-thread CPU-time timer instead of a signal sent from
-# outside) is open work, named in docs/threads.md.
-set_tests_properties(threads-stress-eintr-slices PROPERTIES DISABLED TRUE)
 # 7. Return values and errno of every wrapped call, with cprof watching.
 cprof_sync_test(sync-semantics 180 test-sync-semantics.sh)

@@ -11,8 +11,13 @@
 #   eintr:  workloads/threads_eintr.c, threads sitting in poll, epoll_wait,
 #           nanosleep and read for the whole run under the same profilers
 #           and repeated dumps: none of those calls may return EINTR.
-#   eintr-slices: the same with 10 ms timeouts, so that the threads wake
-#           and block again all the time, while cprof looks at them.
+#   eintr-slices: the same with 1 ms timeouts, so that the threads wake
+#           and block again all the time, while cprof looks at them: the
+#           wall-clock profiler at 1000 Hz asks the running ones for their
+#           stacks thousands of times (tgkill instead of stackask.c's perf
+#           one-shot gave 91 EINTRs in one such run). The busy thread's
+#           stack (spin, running) must be in the wall profile and the last
+#           dump.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/test-sync-lib.sh"
 
@@ -50,7 +55,7 @@ churn)
     ;;
 eintr | eintr-slices)
     slice=0
-    [ "$mode" = eintr-slices ] && slice=10
+    [ "$mode" = eintr-slices ] && slice=1
     run_cprof_status=0
     timeout -k 5 60 "$CPROF" run -wallprofile="$T/wall.pb.gz" -wallrate=1000 \
         -mutexprofile="$T/mutex.pb.gz" -blockprofile="$T/block.pb.gz" -- \
@@ -69,6 +74,10 @@ eintr | eintr-slices)
             why+=" the last dump lacks $f;"
     done
     check_pprof "$T/dump.pb.gz" threads threads
+    if [ "$mode" = eintr-slices ]; then
+        has_func "$T/wall.pb.gz" spin samples || why+=" the wall profile lacks the busy thread's spin;"
+        grep -q spin "$T/dump.txt" || why+=" the last dump lacks the busy thread's spin;"
+    fi
     ;;
 *) fail "unknown mode $mode" ;;
 esac

@@ -5,6 +5,9 @@
 # split itself, and whose thread "stuck" waits on a mutex for the whole run.
 # - halfhalf's samples with state=running and state=<its sleep call> each
 #   within 5 percentage points of the split it measured (about 50/50);
+# - at least 80% of halfhalf's running samples carry its on-CPU stack
+#   (compute_half): running threads are asked for their stacks (stackask.c;
+#   the rest: it stopped running before it answered);
 # - stuck: >= 98% of its samples say state=mutex, and its stack shows
 #   stuck_on_mutex;
 # - every thread is sampled about RATE times a second (within 20%).
@@ -30,6 +33,8 @@ attempt() {
         sleep_call=nanosleep
         sleep=$(tag_count "$T/wall.pb.gz" state nanosleep -tagfocus=thread=halfhalf)
     fi
+    local computing
+    computing=$(tag_count "$T/wall.pb.gz" state running -tagfocus=thread=halfhalf -focus=compute_half)
     stuck=$(tag_count "$T/wall.pb.gz" thread stuck)
     stuck_mutex=$(tag_count "$T/wall.pb.gz" state mutex -tagfocus=thread=stuck)
     local run_pct sleep_pct stuck_pct
@@ -37,11 +42,13 @@ attempt() {
     sleep_pct=$(pct "$sleep" "$total")
     stuck_pct=$(pct "$stuck_mutex" "$stuck")
     note "rate $rate Hz: halfhalf measured running ${measured}%; profile: $total samples," \
-        "running ${run_pct}%, $sleep_call ${sleep_pct}%; stuck: $stuck samples, mutex ${stuck_pct}%"
+        "running ${run_pct}% (with its stack: $(pct "$computing" "$run")%), $sleep_call ${sleep_pct}%; stuck: $stuck samples, mutex ${stuck_pct}%"
     within "$run_pct" "$measured" 5 ||
         why+=" halfhalf running ${run_pct}% of samples, measured ${measured}%;"
     within "$sleep_pct" "$(awk -v m="$measured" 'BEGIN { print 100 - m }')" 5 ||
         why+=" halfhalf sleeping ${sleep_pct}% of samples, measured $(awk -v m="$measured" 'BEGIN { print 100 - m }')%;"
+    at_least "$(pct "$computing" "$run")" 80 ||
+        why+=" only $computing of halfhalf's $run running samples show compute_half;"
     at_least "$stuck_pct" 98 || why+=" stuck says state=mutex in ${stuck_pct}% of its samples;"
     # Samples per thread: 3 s of halfhalf at RATE Hz.
     local want

@@ -4,7 +4,8 @@
  *   CPROF_CPUPROFILE=FILE   write a CPU profile of the whole run to FILE
  *   CPROF_CPURATE=HZ        samples per CPU-second per thread (default 100)
  *   CPROF_CPU_ENGINE=perf|timer   force a sampling engine (default: perf,
- *                           falling back to timer where perf is refused)
+ *                           falling back to timer where perf is refused);
+ *                           timer also keeps stackask.c from using perf
  *   CPROF_MEMPROFILE=FILE   write a heap profile to FILE at exit
  *   CPROF_MEMPROFILERATE=N  mean bytes between heap samples (default 524288;
  *                           1 = every allocation)

@@ -11,10 +11,10 @@
  * - blocked in another system call: /proc/self/task/TID/syscall gives the
  *   call, its stack pointer and pc; the walk starts there without a frame
  *   pointer (frames that need one end the stack early);
- * - running: a signal, whose handler walks its own stack. Only running
- *   threads are signalled: a signal would make some blocking calls (poll,
- *   epoll_wait, nanosleep, ...) return EINTR, changing what the program
- *   sees. A thread that does not answer within 100 ms is listed as such.
+ * - running: asked (stackask.c), by a signal the kernel delivers only
+ *   while it runs user code, never in a system call. A thread that does
+ *   not answer within 100 ms is looked at again (it may have blocked
+ *   meanwhile), and otherwise listed as not answering.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,68 +34,17 @@
 #include "errors.h"
 #include "profile_write.h"
 #include "settings.h"
-#include "signals.h"
+#include "stackask.h"
 #include "symbols.h"
 #include "sync.h"
 #include "threadprof.h"
 #include "threads.h"
 #include "unwind.h"
 
-#define STACK_SIGNAL   (SIGRTMAX - 2)
 #define ANSWER_WAIT_NS (100 * 1000000LL)
 #define MAX_DUMPED     8192
 
-/* ---- The stack of a running thread, by signal ------------------------------------- */
-
-/* The request in flight: ticket = tid | BUSY | DONE bits above it. */
-#define TICKET_BUSY (1ULL << 40)
-#define TICKET_DONE (1ULL << 41)
-static struct {
-    _Atomic uint64_t ticket;
-    uint64_t pcs[CPROF_MAX_FRAMES];
-    int n;
-} request;
-static pthread_mutex_t request_lock = PTHREAD_MUTEX_INITIALIZER;
-static int handler_state; /* 0: not tried, 1: installed, -1: the program uses the signal */
-
-/* async-signal-safe: gettid, atomics, cprof__stack_hi and cprof__unwind are. */
-static void on_stack_signal(int sig, siginfo_t *si, void *uc)
-{
-    int saved = errno;
-    uint64_t t = atomic_load(&request.ticket);
-    pid_t tid = (pid_t)syscall(SYS_gettid);
-    if (t && (t & ~(TICKET_BUSY | TICKET_DONE)) == (uint64_t)tid && !(t & TICKET_BUSY)) {
-        uint64_t pcs[CPROF_MAX_FRAMES];
-        const ucontext_t *ctx = uc;
-        int n = cprof__unwind(uc, pcs, CPROF_MAX_FRAMES,
-                              cprof__stack_hi((uintptr_t)ctx->uc_mcontext.gregs[REG_RSP]));
-        /* Claim the result slot; if the requester gave up meanwhile the
-         * ticket has changed and the stack is dropped. */
-        if (atomic_compare_exchange_strong(&request.ticket, &t, t | TICKET_BUSY)) {
-            memcpy(request.pcs, pcs, (size_t)n * sizeof pcs[0]);
-            request.n = n;
-            atomic_store(&request.ticket, t | TICKET_DONE);
-        }
-    }
-    errno = saved;
-}
-
-static int install_handler(void)
-{
-    if (handler_state)
-        return handler_state;
-    struct sigaction cur, sa = {0};
-    cprof__real_sigaction(STACK_SIGNAL, NULL, &cur);
-    handler_state = -1;
-    if (cur.sa_handler == SIG_DFL && !(cur.sa_flags & SA_SIGINFO)) {
-        sa.sa_sigaction = on_stack_signal;
-        sa.sa_flags = SA_SIGINFO | SA_RESTART;
-        sigemptyset(&sa.sa_mask);
-        if (cprof__real_sigaction(STACK_SIGNAL, &sa, NULL) == 0)
-            handler_state = 1;
-    }
-    return handler_state;
-}
+/* ---- The stack of a blocked thread, from /proc ------------------------------------- */
 
 static int64_t now_ns(void)
 {
@@ -103,36 +52,6 @@ static int64_t now_ns(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
-
-/* Asks running thread tid for its stack. Returns the frame count, or -1. */
-static int stack_by_signal(pid_t tid, uint64_t *pcs, int max)
-{
-    pthread_mutex_lock(&request_lock);
-    int n = -1;
-    if (install_handler() > 0) {
-        uint64_t t = (uint64_t)tid;
-        atomic_store(&request.ticket, t);
-        if (syscall(SYS_tgkill, getpid(), tid, STACK_SIGNAL) == 0) {
-            int64_t give_up = now_ns() + ANSWER_WAIT_NS;
-            struct timespec pause = {0, 20000};
-            while (!(atomic_load(&request.ticket) & TICKET_DONE) && now_ns() < give_up)
-                nanosleep(&pause, NULL);
-        }
-        /* Withdraw the request; a handler that is copying (BUSY) finishes first. */
-        uint64_t expected = t;
-        if (!atomic_compare_exchange_strong(&request.ticket, &expected, 0)) {
-            while (!(atomic_load(&request.ticket) & TICKET_DONE))
-                ;
-            n = request.n < max ? request.n : max;
-            memcpy(pcs, request.pcs, (size_t)n * sizeof pcs[0]);
-            atomic_store(&request.ticket, 0);
-        }
-    }
-    pthread_mutex_unlock(&request_lock);
-    return n;
-}
-
-/* ---- The stack of a blocked thread, from /proc ------------------------------------- */
 
 static int read_small(const char *path, char *buf, size_t len)
 {
@@ -233,8 +152,57 @@ static int stack_from_proc(pid_t tid, uintptr_t stack_hi, uint64_t *pcs, int max
 
 /* ---- One thread, whatever it is doing ---------------------------------------------- */
 
+/* A thread waiting in a wrapper, from the registers the wrapper saved.
+ * 1 when it was waiting (and still is in the same wait), else 0. */
+static int stack_of_waiter(const struct cprof_thread_info *info, struct cprof_thread_sample *out)
+{
+    if (!info || !info->wait)
+        return 0;
+    struct cprof_wait *w = info->wait;
+    int state = atomic_load_explicit(&w->state, memory_order_acquire);
+    if (state == CPROF_STATE_RUNNING)
+        return 0;
+    struct cprof_wait copy = *w;
+    out->state = state;
+    out->since_ns = copy.since_ns;
+    out->n =
+        cprof__unwind_regs(copy.pc, copy.sp, copy.fp, info->stack_hi, out->pcs, CPROF_MAX_FRAMES);
+    if (out->n > 0)
+        out->pcs[0] = copy.func;
+    /* Still waiting in the same wait: the stack read is the one it had. */
+    if (atomic_load(&w->state) == state && w->since_ns == copy.since_ns)
+        return 1;
+    out->state = CPROF_STATE_RUNNING;
+    out->since_ns = 0;
+    return 0;
+}
+
+/* A thread that is not running, without touching it: 1 when found so, 0
+ * when it runs, -1 when it is gone. */
+static int stack_of_idle(pid_t tid, const struct cprof_thread_info *info,
+                         struct cprof_thread_sample *out)
+{
+    if (stack_of_waiter(info, out))
+        return 1;
+    char st = sched_state(tid);
+    if (st == 'S' || st == 'D' || st == 'T' || st == 't') {
+        /* Only a registered thread's stack is read from here: the registry
+         * lock keeps it from finishing its exit and unmapping that stack.
+         * A thread the registry does not hold (one ending right now, or one
+         * started behind pthread_create's back) is listed without a stack. */
+        out->n = info ? stack_from_proc(tid, info->stack_hi, out->pcs, CPROF_MAX_FRAMES, out)
+                      : stack_from_proc(tid, 0, out->pcs, 0, out);
+        if (out->n >= 0)
+            return 1;
+    }
+    out->state = CPROF_STATE_RUNNING;
+    out->syscall = NULL;
+    out->n = 0;
+    return st == 'Z' || st == 'X' || st == '?' ? -1 : 0;
+}
+
 int cprof__thread_sample(pid_t tid, const struct cprof_thread_info *info,
-                         struct cprof_thread_sample *out, int may_signal)
+                         struct cprof_thread_sample *out, int may_ask)
 {
     memset(out, 0, sizeof *out);
     out->tid = tid;
@@ -248,47 +216,26 @@ int cprof__thread_sample(pid_t tid, const struct cprof_thread_info *info,
         out->n -= own;
         return 0;
     }
-    if (info && info->wait) {
-        struct cprof_wait *w = info->wait;
-        int state = atomic_load_explicit(&w->state, memory_order_acquire);
-        if (state != CPROF_STATE_RUNNING) {
-            struct cprof_wait copy = *w;
-            out->state = state;
-            out->since_ns = copy.since_ns;
-            out->n = cprof__unwind_regs(copy.pc, copy.sp, copy.fp, info->stack_hi, out->pcs,
-                                        CPROF_MAX_FRAMES);
-            if (out->n > 0)
-                out->pcs[0] = copy.func;
-            /* Still waiting in the same wait: the stack read is the one it had. */
-            if (atomic_load(&w->state) == state && w->since_ns == copy.since_ns)
-                return 0;
-            out->state = CPROF_STATE_RUNNING;
-        }
-    }
-    char st = sched_state(tid);
-    if (st == 'S' || st == 'D' || st == 'T' || st == 't') {
-        /* Only a registered thread's stack is read from here: the registry
-         * lock keeps it from finishing its exit and unmapping that stack.
-         * A thread the registry does not hold (one ending right now, or one
-         * started behind pthread_create's back) is listed without a stack. */
-        out->n = info ? stack_from_proc(tid, info->stack_hi, out->pcs, CPROF_MAX_FRAMES, out)
-                      : stack_from_proc(tid, 0, out->pcs, 0, out);
-        if (out->n >= 0)
-            return 0;
-    }
-    if (st == 'Z' || st == 'X' || st == '?')
-        return -1; /* gone */
-    out->state = CPROF_STATE_RUNNING;
-    if (!may_signal) {
+    int idle = stack_of_idle(tid, info, out);
+    if (idle != 0)
+        return idle > 0 ? 0 : -1;
+    if (!may_ask) {
         out->pcs[0] = CPROF_PSEUDO(PSEUDO_RUNNING);
         out->n = 1;
         return 0;
     }
-    out->n = stack_by_signal(tid, out->pcs, CPROF_MAX_FRAMES);
-    if (out->n < 0) {
-        out->n = 0;
-        out->no_answer = 1;
+    static struct cprof_stack_answer answer; /* large; callers hold the registry lock */
+    answer.tid = tid;
+    if (cprof__stack_ask(&answer, 1, ANSWER_WAIT_NS, 1) == 1) {
+        out->n = answer.n < CPROF_MAX_FRAMES ? answer.n : CPROF_MAX_FRAMES;
+        memcpy(out->pcs, answer.pcs, (size_t)out->n * sizeof out->pcs[0]);
+        return 0;
     }
+    /* It did not run user code for 100 ms: perhaps it blocked meanwhile. */
+    idle = stack_of_idle(tid, info, out);
+    if (idle != 0)
+        return idle > 0 ? 0 : -1;
+    out->no_answer = 1;
     return 0;
 }
 

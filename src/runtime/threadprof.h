@@ -26,11 +26,11 @@ struct cprof_thread_sample {
 };
 
 /* Takes the stack of thread tid (info: its registry entry, or NULL). The
- * caller holds the registry lock. A running thread is asked by signal only
- * when may_signal is set; otherwise its stack is the pseudo-frame
- * "[running]". 0, or -1 when the thread is gone. */
+ * caller holds the registry lock. A running thread is asked for its stack
+ * (stackask.h) only when may_ask is set; otherwise its stack is the
+ * pseudo-frame "[running]". 0, or -1 when the thread is gone. */
 int cprof__thread_sample(pid_t tid, const struct cprof_thread_info *info,
-                         struct cprof_thread_sample *out, int may_signal);
+                         struct cprof_thread_sample *out, int may_ask);
 
 /* The thread profile: debug 0 pprof (threads/count), 1 text grouped by
  * stack, 2 text per thread. Written to path, or into a malloc'd buffer. */

@@ -10,7 +10,13 @@
  * CPU since the last tick it is still in the wait it was in, and the stack
  * found then is counted again, without touching the thread. Otherwise the
  * stack is taken anew (threadprof.c: from the saved registers of a sync
- * wrapper, from /proc for another blocking call, by signal when running).
+ * wrapper, from /proc for another blocking call). Threads found running
+ * are asked for their stacks together once the registry is released
+ * (stackask.c: the kernel signals them only while they run user code, so
+ * no system call of theirs returns EINTR); one that does not run user code
+ * within half a period (5 ms at most) counts as running without a stack.
+ * Where perf is refused they are not asked: a plain signal could cause
+ * EINTR, and this profiler runs all the time.
  * So idle threads cost one clock read per tick, which is what bounds the
  * profiler's cost with many idle threads (measured in bench/).
  *
@@ -33,6 +39,7 @@
 #include "labels.h"
 #include "profile_write.h"
 #include "settings.h"
+#include "stackask.h"
 #include "sync.h"
 #include "threadprof.h"
 #include "threads.h"
@@ -46,6 +53,9 @@ struct seen {
     int64_t cpu_ns;
     long stack;      /* in the table, or -1 */
     uint32_t labels; /* state and thread name */
+    int ask_slot;    /* an open question for its running stack (stackask.h), or -1 */
+    uint32_t ask_labels;
+    uint64_t ask_weight; /* the periods its answer will stand for */
 };
 
 static pthread_mutex_t api_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -63,6 +73,8 @@ static uint64_t ticks;
  * ticks are not lost and missed ones are not taken back to back, all
  * landing in whatever the threads do just then. */
 static uint64_t tick_weight = 1;
+static enum cprof_ask_mode ask_mode;
+static uint64_t running_asked, running_answered; /* for the profile's comment */
 
 static int64_t clock_ns(clockid_t c)
 {
@@ -78,7 +90,7 @@ static clockid_t thread_cpu_clock(pid_t tid)
     return (clockid_t)((~(unsigned)tid << 3) | 6); /* CPUCLOCK_PERTHREAD | CPUCLOCK_SCHED */
 }
 
-static const struct seen *last_seen(pid_t tid)
+static struct seen *last_seen(pid_t tid)
 {
     size_t lo = 0, hi = nseen; /* seen is sorted by tid: /proc lists tasks in order */
     while (lo < hi) {
@@ -113,14 +125,81 @@ struct tick_ctx {
     size_t ninfo;
 };
 
+/* Counts `weight` periods of running under the stack pcs (or, without one,
+ * under "[running: see the CPU profile]"). */
+static void add_running(const uint64_t *pcs, int n, uint32_t labels, uint64_t weight)
+{
+    uint64_t unknown = CPROF_PSEUDO(PSEUDO_RUNNING);
+    long stack = n > 0 ? cprof__samples_intern(table, pcs, n, labels)
+                       : cprof__samples_intern(table, &unknown, 1, labels);
+    if (stack >= 0)
+        cprof__samples_add_value(table, stack, 0, weight);
+}
+
+/* Ends the open question of `s` (the thread stopped running, or is gone):
+ * the periods it stood for count without a stack. */
+static void give_up_question(struct seen *s)
+{
+    static uint64_t pcs[CPROF_MAX_FRAMES];
+    if (s->ask_slot < 0)
+        return;
+    int n = cprof__stack_ask_take(s->ask_slot, pcs, CPROF_MAX_FRAMES, 1);
+    add_running(pcs, n, s->ask_labels, s->ask_weight);
+    running_answered += n > 0;
+    s->ask_slot = -1;
+}
+
+/* The answer to the question asked of `now` at an earlier tick, if it came:
+ * its stack counts for every period the question stood for. */
+static void collect_answer(struct seen *now)
+{
+    static uint64_t pcs[CPROF_MAX_FRAMES];
+    if (now->ask_slot < 0)
+        return;
+    int n = cprof__stack_ask_take(now->ask_slot, pcs, CPROF_MAX_FRAMES, 0);
+    if (n < 0)
+        return; /* not yet */
+    add_running(pcs, n, now->ask_labels, now->ask_weight);
+    running_answered += n > 0;
+    now->ask_slot = -1;
+}
+
+/* A thread found running: its stack is asked for (stackask.c), and the
+ * answer collected at a later tick; a question still open stands for this
+ * period too. Without a way to ask it counts without a stack. */
+static void count_running(struct seen *now, uint32_t labels)
+{
+    if (now->ask_slot >= 0 && now->ask_labels == labels) {
+        now->ask_weight += tick_weight;
+        return;
+    }
+    give_up_question(now);
+    if (ask_mode == CPROF_ASK_USER_ONLY)
+        now->ask_slot = cprof__stack_ask_post(now->tid, 0);
+    if (now->ask_slot < 0) {
+        add_running(NULL, 0, labels, tick_weight);
+        return;
+    }
+    running_asked++;
+    now->ask_labels = labels;
+    now->ask_weight = tick_weight;
+}
+
 static void tick_thread(pid_t tid, void *arg)
 {
     struct tick_ctx *ctx = arg;
     if (nseen_next >= MAX_THREADS)
         return;
     int64_t cpu = clock_ns(thread_cpu_clock(tid));
-    const struct seen *before = last_seen(tid);
-    struct seen now = {tid, cpu, -1, 0};
+    struct seen *before = last_seen(tid);
+    struct seen now = {tid, cpu, -1, 0, -1, 0, 0};
+    if (before) { /* an open question moves on to this tick's record */
+        now.ask_slot = before->ask_slot;
+        now.ask_labels = before->ask_labels;
+        now.ask_weight = before->ask_weight;
+        before->ask_slot = -1;
+        collect_answer(&now);
+    }
     if (before && cpu >= 0 && cpu == before->cpu_ns && before->stack >= 0) {
         now.stack = before->stack; /* idle since the last tick: same wait, same stack */
         now.labels = before->labels;
@@ -130,27 +209,31 @@ static void tick_thread(pid_t tid, void *arg)
             if (ctx->info[i].tid == tid)
                 info = &ctx->info[i];
         static struct cprof_thread_sample s; /* large; only the ticker uses it */
-        /* Never a signal: one that lands as a thread enters poll() or
-         * sem_timedwait() makes the call return EINTR, and the wall-clock
-         * profile runs all the time. On-CPU stacks are the CPU profile's job;
-         * here a running thread counts as running, under its name. */
-        if (cprof__thread_sample(tid, info, &s, 0) < 0)
+        if (cprof__thread_sample(tid, info, &s, 0) < 0) {
+            give_up_question(&now);
             return;
-        if (s.no_answer)
-            s.pcs[s.n++] = CPROF_PSEUDO(PSEUDO_TRUNCATED);
+        }
         now.labels = state_labels(&s);
-        now.stack = cprof__samples_intern(table, s.pcs, s.n, now.labels);
         /* A running thread's stack changes all the time: do not reuse it. */
-        if (s.state == CPROF_STATE_RUNNING && now.stack >= 0) {
-            cprof__samples_add_value(table, now.stack, 0, tick_weight);
-            now.stack = -1;
+        if (s.state == CPROF_STATE_RUNNING) {
+            count_running(&now, now.labels);
             seen_next[nseen_next++] = now;
             return;
         }
+        now.stack = cprof__samples_intern(table, s.pcs, s.n, now.labels);
     }
+    /* Not running now: an open question will not be answered in time. */
+    give_up_question(&now);
     if (now.stack >= 0)
         cprof__samples_add_value(table, now.stack, 0, tick_weight);
     seen_next[nseen_next++] = now;
+}
+
+/* Questions to threads that were not seen again (they ended). */
+static void give_up_all(struct seen *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        give_up_question(&list[i]);
 }
 
 static void tick(void)
@@ -164,6 +247,7 @@ static void tick(void)
         ctx.ninfo = MAX_THREADS;
     cprof__threads_each(tick_thread, &ctx);
     cprof__threads_unlock();
+    give_up_all(seen, nseen);
     struct seen *swap = seen;
     seen = seen_next;
     seen_next = swap;
@@ -226,6 +310,8 @@ CPROF_API int cprof_wall_start(const char *file, int rate)
     }
     nseen = 0;
     ticks = 0;
+    running_asked = running_answered = 0;
+    ask_mode = cprof__stack_ask_mode();
     hz = rate;
     period_ns = 1000000000LL / rate;
     start_unix_ns = clock_ns(CLOCK_REALTIME);
@@ -264,15 +350,20 @@ static int stop_and_write(void)
     if (!atomic_exchange(&running, 0))
         return cprof__fail("cprof_wall_stop: the wall-clock profile is not running");
     pthread_join(ticker, NULL);
+    give_up_all(seen, nseen);
     static const char *const types[][2] = {{"samples", "count"}, {"wall", "nanoseconds"}};
     cprof_profile_writer *w =
         cprof__profile_writer_begin(types, 2, "wall", "wall", "nanoseconds", period_ns,
                                     start_unix_ns, clock_ns(CLOCK_MONOTONIC) - start_mono_ns);
     int rc = -1;
     if (w) {
-        char comment[96];
-        snprintf(comment, sizeof comment, "wall-clock profile: %d Hz, %llu ticks", hz,
-                 (unsigned long long)ticks);
+        char comment[160];
+        snprintf(comment, sizeof comment,
+                 "wall-clock profile: %d Hz, %llu ticks; running threads asked for their "
+                 "stacks %llu times, answered %llu%s",
+                 hz, (unsigned long long)ticks, (unsigned long long)running_asked,
+                 (unsigned long long)running_answered,
+                 ask_mode == CPROF_ASK_USER_ONLY ? "" : " (perf refused: not asked)");
         cprof_pb_add_comment(cprof__profile_writer_pb(w), comment);
         cprof__profile_writer_add_table(w, table, wall_values, &period_ns);
         rc = cprof__profile_writer_end(w, path, NULL, NULL);
