@@ -13,8 +13,10 @@
  *
  *   wall_half [-seconds=S] [-min_ms=A] [-max_ms=B]
  *
- * Prints run_ns, sleep_ns (halfhalf's own measure of each kind of phase)
- * and run_pct (run_ns as a percentage of both).
+ * Prints run_ns, sleep_ns (halfhalf's own measure of each kind of phase),
+ * run_pct (run_ns as a percentage of both) and run_cpu_pct (the CPU time
+ * halfhalf got while computing, as a percentage of run_ns: below 100 on a
+ * loaded machine, where "running" partly means waiting for a CPU).
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -32,7 +34,7 @@
 
 static pthread_mutex_t the_lock = PTHREAD_MUTEX_INITIALIZER;
 static int64_t run_for_ns = 3000000000LL, min_ns = 5000000, max_ns = 15000000;
-static int64_t run_ns, sleep_ns;
+static int64_t run_ns, sleep_ns, run_cpu_ns;
 static volatile uint64_t sink;
 
 static int64_t now_ns(void)
@@ -60,6 +62,13 @@ NOIPA static void sleep_half(int64_t ns)
     sink++;
 }
 
+static int64_t thread_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 static void *halfhalf_main(void *unused)
 {
     (void)unused;
@@ -74,9 +83,10 @@ static void *halfhalf_main(void *unused)
             x ^= x << 17;
             len[i] = min_ns + (int64_t)(x % (uint64_t)(max_ns - min_ns + 1));
         }
-        int64_t t0 = now_ns();
+        int64_t c0 = thread_cpu_ns(), t0 = now_ns();
         compute_half(len[0]);
         int64_t t1 = now_ns();
+        run_cpu_ns += thread_cpu_ns() - c0;
         sleep_half(len[1]);
         int64_t t2 = now_ns();
         run_ns += t1 - t0;
@@ -128,7 +138,8 @@ int main(int argc, char **argv)
     pthread_join(half, NULL);
     pthread_mutex_unlock(&the_lock);
     pthread_join(stuck, NULL);
-    printf("run_ns=%lld\nsleep_ns=%lld\nrun_pct=%.2f\n", (long long)run_ns, (long long)sleep_ns,
-           100.0 * (double)run_ns / (double)(run_ns + sleep_ns));
+    printf("run_ns=%lld\nsleep_ns=%lld\nrun_pct=%.2f\nrun_cpu_pct=%.2f\n", (long long)run_ns,
+           (long long)sleep_ns, 100.0 * (double)run_ns / (double)(run_ns + sleep_ns),
+           100.0 * (double)run_cpu_ns / (double)run_ns);
     return 0;
 }
