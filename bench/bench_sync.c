@@ -4,8 +4,9 @@
  * Plain C, not linked with cprof: the thread dump is found with dlsym when
  * libcprof is preloaded.
  *
- *   bench_sync uncontended [-n=PAIRS] [-threaded=1]
+ *   bench_sync uncontended [-n=PAIRS] [-threaded=1] [-inside=STEPS]
  *       one thread locks and unlocks one mutex PAIRS times (default 20M),
+ *       with STEPS dependent multiply-adds inside (default 0: back to back),
  *       five times; prints ns_per_pair=MEDIAN (of the thread's CPU time).
  *       glibc (2.34 and later) locks and unlocks without atomic
  *       instructions while a process has only one thread: -threaded=1
@@ -81,13 +82,22 @@ static double median(double *v, int n)
 
 /* ---- uncontended --------------------------------------------------------------- */
 
+static long inside_steps; /* arithmetic inside each critical section */
+static volatile uint64_t sink;
+
 /* noinline: the loop calls through the PLT as any program does. */
 __attribute__((noinline)) static void pairs(long n)
 {
+    uint64_t h = 1;
     for (long i = 0; i < n; i++) {
         pthread_mutex_lock(&lock);
+        for (long k = 0; k < inside_steps; k++) {
+            h = h * 6364136223846793005ULL + 1442695040888963407ULL;
+            __asm__ volatile("" : "+r"(h));
+        }
         pthread_mutex_unlock(&lock);
     }
+    sink = h;
 }
 
 static void *sleeper(void *unused)
@@ -326,6 +336,7 @@ static int busy(int threads, long seconds)
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "";
+    inside_steps = flag(argc, argv, "inside", 0);
     if (!strcmp(mode, "uncontended"))
         return uncontended(flag(argc, argv, "n", 20000000), (int)flag(argc, argv, "threaded", 0));
     if (!strcmp(mode, "contended")) {
