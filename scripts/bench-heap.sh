@@ -4,7 +4,7 @@
 #
 #   scripts/bench-heap.sh [-n N] [-b BUILD_DIR] [--no-build] [-o OUT_DIR] [PART...]
 #
-# PART: mt, pair, leak (default: all three).
+# PART: mt, pair, leak (default: all three), ir (only when named: slow).
 #   -n N          rounds (default 7; env N)
 #   -b BUILD_DIR  build directory (default <repo>/build-bench; env BUILD_DIR);
 #                 configured if it has no CMakeCache.txt
@@ -35,6 +35,18 @@
 #       `cprof run -leakcheck`, and under `valgrind --leak-check=full`: end to
 #       end wall time, leak check included, and the definitely lost blocks
 #       each reports.
+# ir:   deterministic counts, for costs too small for the noise of timing:
+#       bench_heap pair (IR_PAIRS=200000) and mt (THREADS threads, IR_OPS=200000
+#       each) under valgrind --tool=callgrind --cache-sim=yes, counting only
+#       the work loop (--toggle-collect), bare, preloaded with profiling off
+#       and at the default rate: instructions, simulated L1d read misses and
+#       last-level read and write misses per operation (one malloc/free
+#       pair), and the instructions spent in libcprof's own code. Simulated caches (IR_CACHES):
+#       L1d 48 KiB 12-way, LL 2 MiB 16-way, a core's L1d and L2 on the machine
+#       of docs/performance.md (callgrind's LL stands for the L2 here: its
+#       model has two levels). valgrind runs threads one at a time, so mt
+#       counts the work, not contention; which glibc arena a thread gets
+#       depends on that schedule, and moves mt's LL write misses by ~30%.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -50,8 +62,8 @@ while [ $# -gt 0 ]; do
     -b) build=$2; shift 2 ;;
     -o) out=$2; shift 2 ;;
     --no-build) do_build=0; shift ;;
-    -h | --help) sed -n '2,37p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    mt | pair | leak) parts+=("$1"); shift ;;
+    -h | --help) sed -n '2,49p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    mt | pair | leak | ir) parts+=("$1"); shift ;;
     *) echo "bench-heap.sh: unknown argument: $1 (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -326,6 +338,58 @@ bench_leak() {
     echo
 }
 
+# ---- ir: instructions and simulated cache misses per operation (callgrind) --------------------
+
+bench_ir() {
+    if ! command -v callgrind_annotate >/dev/null; then
+        log "ir: valgrind (callgrind) not found: skipped"
+        return
+    fi
+    local caches=(${IR_CACHES:---I1=32768,8,64 --D1=49152,12,64 --LL=2097152,16,64})
+    local irpairs=${IR_PAIRS:-200000} irops=${IR_OPS:-200000}
+    echo "### Instructions and cache misses per operation (callgrind)"
+    echo
+    echo "\`valgrind --tool=callgrind --cache-sim=yes ${caches[*]} --toggle-collect=LOOP\`:" \
+        "only the work loop counts. pair: \`bench_heap pair $irpairs\`; mt: \`bench_heap mt" \
+        "$threads $irops $live\`. Per operation (one malloc/free pair); added: minus bare."
+    echo
+    echo "| workload | configuration | instructions | added | in libcprof | L1d read misses | LL read misses | LL write misses |"
+    echo "|---|---|---:|---:|---:|---:|---:|---:|"
+    local w cfg args tog ops out ir d1 llr llw cp bare_ir pre
+    for w in pair mt; do
+        if [ $w = pair ]; then
+            args=(pair "$irpairs") tog=pair_loop ops=$irpairs
+        else
+            args=(mt "$threads" "$irops" "$live") tog=mt_worker ops=$((threads * irops))
+        fi
+        for cfg in bare preload cprof; do
+            out=$work/callgrind-$w-$cfg.out
+            pre=()
+            case $cfg in
+            preload) pre=(LD_PRELOAD="$lib") ;;
+            cprof) pre=(LD_PRELOAD="$lib" CPROF_MEMPROFILE="$work/profiles/ir-$w.pb.gz") ;;
+            esac
+            env "${pre[@]}" valgrind --tool=callgrind --cache-sim=yes "${caches[@]}" \
+                --toggle-collect="$tog" --callgrind-out-file="$out" \
+                "$bin/bench_heap" "${args[@]}" >/dev/null 2>>"$work/stderr.log"
+            # summary: Ir Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw
+            read -r ir d1 llr llw < <(awk '/^events:/ { for (i = 2; i <= NF; i++) col[$i] = i }
+                /^summary:/ { print $col["Ir"], $col["D1mr"], $col["DLmr"], $col["DLmw"] }' "$out")
+            cp=$(callgrind_annotate --inclusive=no --threshold=100 --show=Ir "$out" 2>/dev/null |
+                awk '/libcprof/ { gsub(",", "", $1); s += $1 } END { print s + 0 }')
+            [ $cfg = bare ] && bare_ir=$ir
+            awk -v w="$w" -v c="$cfg" -v n="$ops" -v ir="$ir" -v b="$bare_ir" -v cp="$cp" \
+                -v d1="$d1" -v llr="$llr" -v llw="$llw" 'BEGIN {
+                label = c == "bare" ? "none (glibc malloc)" : c == "preload" ? \
+                    "libcprof preloaded, heap profiling off" : "**heap profiling, default rate**"
+                printf "| %s | %s | %.1f | %s | %.1f | %.3f | %.4f | %.3f |\n", w, label, ir / n,
+                    c == "bare" ? "–" : sprintf("%+.1f", (ir - b) / n), cp / n, d1 / n, llr / n,
+                    llw / n }'
+        done
+    done
+    echo
+}
+
 echo "Machine: $(machine)."
 echo
 for p in "${parts[@]}"; do
@@ -333,6 +397,7 @@ for p in "${parts[@]}"; do
     mt) bench_mt ;;
     pair) bench_pair ;;
     leak) bench_leak ;;
+    ir) bench_ir ;;
     esac
 done
 echo "Measured with \`scripts/bench-heap.sh ${parts[*]}\` (N=$rounds) on $(date -u +%Y-%m-%d)" \

@@ -11,12 +11,17 @@
  *   `rate` bytes (a Poisson process over allocated bytes, so that a block of
  *   size S is sampled with probability 1 - exp(-S/rate) whatever its
  *   neighbours). Unsampled allocations cost one thread-local subtraction and
- *   compare. rate 1 samples every allocation (exact mode, leak checking).
+ *   compare, done before the call so that the hook tail-calls the next
+ *   malloc. rate 1 samples every allocation (exact mode, leak checking).
  * - Sampled blocks are remembered in a live table (address -> stack, size),
  *   sharded by address under 64 mutexes. A free must not pay a hash lookup
  *   when it cannot hit, so a counting filter (one byte per bucket of
  *   addresses, in shared memory) says "certainly not sampled" with one load;
- *   only a non-zero counter leads to the table.
+ *   only a non-zero counter leads to the table. The filter is sized for the
+ *   sampled live blocks, few at the default rate, so that it stays in cache.
+ * - The fast paths: what the hooks must do is one word (`hooks.state`), so
+ *   that with profiling off malloc and free are one load, one compare and a
+ *   tail call to the next allocator (see "The hooks' state").
  * - Stacks are interned in a cprof_samples table with four counters per
  *   stack: allocations, bytes, frees, freed bytes (raw, sampled values; the
  *   profile writer un-samples them).
@@ -30,7 +35,7 @@
  * `in_hook`.
  *
  * Locking: shard mutexes protect the live table; the stack table is
- * lock-free; `heap_on`, `rate` and the filter are atomics.
+ * lock-free; `hooks.state`, `rate` and the filter pointer are atomics.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -54,34 +59,73 @@
 #define MAX_HEAP_STACKS (256 * 1024)
 #define MAX_HEAP_FRAMES (8 * 1024 * 1024)
 #define SHARDS          64
-#define FILTER_BITS     20 /* 1 Mi one-byte counters */
 /* Frames of cprof between an allocation and the program, left out of its
  * stack: the hook (malloc, ...) and sample_alloc. The stack's leaf is the
  * function that called malloc, as in Go's and heaptrack's profiles. */
 #define HOOK_FRAMES 2
 
-/* ---- The next allocator ---------------------------------------------------- */
+/* ---- The hooks' state and the next allocator ---------------------------------- */
 
-static void *(*next_malloc)(size_t);
-static void (*next_free)(void *);
-static void *(*next_calloc)(size_t, size_t);
-static void *(*next_realloc)(void *, size_t);
-static void *(*next_memalign)(size_t, size_t);
-static int (*next_posix_memalign)(void **, size_t, size_t);
-static void *(*next_aligned_alloc)(size_t, size_t);
-static void *(*next_valloc)(size_t);
-static void *(*next_pvalloc)(size_t);
+/* What the hooks must do, in one word, so that their fast path is one load
+ * and one compare: every malloc and free of the program pays it, profiling
+ * on or off.
+ *   HOOK_READY    the next allocator is resolved (the next_* below are set);
+ *   HOOK_TRACKED  the filter exists: free must look its block up. It stays
+ *                 set when sampling stops: blocks sampled before are still in
+ *                 the live table, and their frees must still be counted;
+ *   HOOK_SAMPLE   heap sampling is on;
+ *   HOOK_COUNT    exact counting is on (see "Exact counting");
+ *   HOOK_CLEAR    new blocks are cleared (leak checking).
+ * malloc takes its fast path when the state is exactly HOOK_READY (with
+ * HOOK_TRACKED ignored), free when HOOK_TRACKED is off. */
+enum { HOOK_READY = 1, HOOK_TRACKED = 2, HOOK_SAMPLE = 4, HOOK_COUNT = 8, HOOK_CLEAR = 16 };
+#define HOOK_ALLOC_MASK (HOOK_READY | HOOK_SAMPLE | HOOK_COUNT | HOOK_CLEAR)
+
+struct filter;
+
+/* Everything the fast paths read, in one cache line written only when
+ * profiling starts or stops (the state) or the filter grows: no write by the
+ * hooks themselves shares it. */
+static struct {
+    _Atomic unsigned state;
+    _Atomic(struct filter *) filter; /* NULL until heap profiling first starts */
+    void *(*next_malloc)(size_t);
+    void (*next_free)(void *);
+    void *(*next_calloc)(size_t, size_t);
+    void *(*next_realloc)(void *, size_t);
+    void *(*next_memalign)(size_t, size_t);
+    int (*next_posix_memalign)(void **, size_t, size_t);
+    void *(*next_aligned_alloc)(size_t, size_t);
+    void *(*next_valloc)(size_t);
+    void *(*next_pvalloc)(size_t);
+} hooks __attribute__((aligned(64)));
+
+/* Acquire: HOOK_READY publishes the next_* pointers (a plain load on x86). */
+static inline unsigned hook_state(void)
+{
+    return atomic_load_explicit(&hooks.state, memory_order_acquire);
+}
+
+static void hook_set(unsigned bit, int on)
+{
+    if (on)
+        atomic_fetch_or(&hooks.state, bit);
+    else
+        atomic_fetch_and(&hooks.state, ~bit);
+}
 
 static _Atomic int resolved; /* 0: not yet, 1: resolving, 2: done */
 static _Alignas(16) char boot_arena[64 * 1024];
 static _Atomic size_t boot_used;
 
-static int in_boot_arena(const void *p)
+/* One subtraction and one unsigned compare (NULL is not in it). */
+static inline int in_boot_arena(const void *p)
 {
-    return (const char *)p >= boot_arena && (const char *)p < boot_arena + sizeof boot_arena;
+    return (uintptr_t)p - (uintptr_t)boot_arena < sizeof boot_arena;
 }
 
-static void *boot_alloc(size_t size, size_t align)
+/* noinline: it keeps the hooks' fast paths free of its registers. */
+__attribute__((noinline)) static void *boot_alloc(size_t size, size_t align)
 {
     if (align < 16)
         align = 16;
@@ -102,21 +146,24 @@ static void resolve_next(void)
             ;
         return;
     }
-    next_malloc = (void *(*)(size_t))dlsym(RTLD_NEXT, "malloc");
-    next_free = (void (*)(void *))dlsym(RTLD_NEXT, "free");
-    next_calloc = (void *(*)(size_t, size_t))dlsym(RTLD_NEXT, "calloc");
-    next_realloc = (void *(*)(void *, size_t))dlsym(RTLD_NEXT, "realloc");
-    next_memalign = (void *(*)(size_t, size_t))dlsym(RTLD_NEXT, "memalign");
-    next_posix_memalign = (int (*)(void **, size_t, size_t))dlsym(RTLD_NEXT, "posix_memalign");
-    next_aligned_alloc = (void *(*)(size_t, size_t))dlsym(RTLD_NEXT, "aligned_alloc");
-    next_valloc = (void *(*)(size_t))dlsym(RTLD_NEXT, "valloc");
-    next_pvalloc = (void *(*)(size_t))dlsym(RTLD_NEXT, "pvalloc");
+    hooks.next_malloc = (void *(*)(size_t))dlsym(RTLD_NEXT, "malloc");
+    hooks.next_free = (void (*)(void *))dlsym(RTLD_NEXT, "free");
+    hooks.next_calloc = (void *(*)(size_t, size_t))dlsym(RTLD_NEXT, "calloc");
+    hooks.next_realloc = (void *(*)(void *, size_t))dlsym(RTLD_NEXT, "realloc");
+    hooks.next_memalign = (void *(*)(size_t, size_t))dlsym(RTLD_NEXT, "memalign");
+    hooks.next_posix_memalign =
+        (int (*)(void **, size_t, size_t))dlsym(RTLD_NEXT, "posix_memalign");
+    hooks.next_aligned_alloc = (void *(*)(size_t, size_t))dlsym(RTLD_NEXT, "aligned_alloc");
+    hooks.next_valloc = (void *(*)(size_t))dlsym(RTLD_NEXT, "valloc");
+    hooks.next_pvalloc = (void *(*)(size_t))dlsym(RTLD_NEXT, "pvalloc");
+    hook_set(HOOK_READY, 1); /* seq_cst: after the pointers */
     atomic_store(&resolved, 2);
 }
 
+/* The hooks' slow paths: resolves the next allocator on first use. */
 static inline int ready(void)
 {
-    if (__builtin_expect(atomic_load_explicit(&resolved, memory_order_acquire) == 2, 1))
+    if (__builtin_expect(hook_state() & HOOK_READY, 1))
         return 1;
     if (atomic_load(&resolved) == 0)
         resolve_next();
@@ -125,10 +172,6 @@ static inline int ready(void)
 
 /* ---- Sampling state ------------------------------------------------------------- */
 
-/* Bit HEAP_ON_SAMPLE: sampling is on; bit HEAP_ON_COUNT: exact counting is
- * on (see "Exact counting" below). One word, so that the hooks' fast path
- * with both off stays a single compare. */
-static _Atomic int heap_on;
 static _Atomic long sample_rate = 512 * 1024;
 static _Atomic(cprof_samples *) stacks;
 static _Atomic int64_t inuse_estimate;
@@ -176,7 +219,6 @@ struct shard {
 } __attribute__((aligned(64)));
 
 static struct shard shards[SHARDS];
-static _Atomic(uint8_t *) filter;
 
 static uint64_t mix(uintptr_t p)
 {
@@ -190,22 +232,60 @@ static struct shard *shard_of(uintptr_t p)
     return &shards[mix(p) % SHARDS];
 }
 
-static size_t filter_index(uintptr_t p)
+/* The filter: one-byte counters, each the number of sampled live blocks
+ * whose address hashes to it (saturating: at 255 it stays "maybe" for good).
+ * Every free of a tracked process reads one counter at a random index, so
+ * the filter must stay in cache: a fixed 1 MiB one cost an L1 miss on nearly
+ * every free of bench_heap mt, and an L2 miss on one in ten (docs/
+ * performance.md, "Heap profiling"). It is sized for the sampled live blocks
+ * instead: at the default rate they are about heap size / rate (a few dozen
+ * for a heap of tens of MiB), so it starts with 4096 counters (4 KiB, 64
+ * cache lines) and grows 4x whenever the live table holds more than one
+ * block per FILTER_LOAD counters, which keeps false hits (a shard lock and a
+ * probe for nothing) under about 1 in FILTER_LOAD frees. It stops at 1 Mi
+ * counters: beyond, as at rate 1 (leak checking), nearly every free hits the
+ * table anyway. Filters outgrown are never unmapped, as a free on another
+ * thread may still be reading one; together they are a third of the last. */
+#define FILTER_MIN_BITS  12
+#define FILTER_MAX_BITS  20
+#define FILTER_GROW_BITS 2
+#define FILTER_LOAD      16
+
+struct filter {
+    unsigned shift;  /* 64 - log2(counters): the index is a hash's top bits */
+    uint8_t count[]; /* 1 << (64 - shift) counters */
+};
+
+static size_t filter_index(const struct filter *f, uintptr_t p)
 {
-    return (size_t)(((uint64_t)p >> 4) * 0x9e3779b97f4a7c15ULL >> (64 - FILTER_BITS));
+    return (size_t)(((uint64_t)p >> 4) * 0x9e3779b97f4a7c15ULL >> f->shift);
 }
 
-/* One load: 0 means the block was certainly not sampled. */
+static size_t filter_counters(const struct filter *f)
+{
+    return (size_t)1 << (64 - f->shift);
+}
+
+/* 0 means the block was certainly not sampled. Acquire: a grown filter's
+ * counters were written before it was published. Why a block inserted after
+ * a grow cannot be missed by a free that read the older filter: the insert
+ * (under its shard lock) comes after the publication (made under every shard
+ * lock), and the free of that block after the insert, so the free's load of
+ * the pointer sees the new filter. */
+static inline int filter_hit(const struct filter *f, const void *p)
+{
+    return __atomic_load_n(&f->count[filter_index(f, (uintptr_t)p)], __ATOMIC_RELAXED) != 0;
+}
+
 static inline int maybe_sampled(const void *p)
 {
-    uint8_t *f = atomic_load_explicit(&filter, memory_order_relaxed);
-    return f && __atomic_load_n(&f[filter_index((uintptr_t)p)], __ATOMIC_RELAXED);
+    const struct filter *f = atomic_load_explicit(&hooks.filter, memory_order_acquire);
+    return f && filter_hit(f, p);
 }
 
-static void filter_add(uintptr_t p, int delta)
+static void counter_add(struct filter *f, uintptr_t p, int delta)
 {
-    uint8_t *f = atomic_load(&filter);
-    uint8_t *c = &f[filter_index(p)];
+    uint8_t *c = &f->count[filter_index(f, p)];
     uint8_t v = __atomic_load_n(c, __ATOMIC_RELAXED);
     for (;;) {
         if (v == 255)
@@ -216,10 +296,71 @@ static void filter_add(uintptr_t p, int delta)
     }
 }
 
+/* Called with p's shard lock held, so that the filter cannot be replaced
+ * meanwhile (filter_grow holds every shard lock). */
+static void filter_add(uintptr_t p, int delta)
+{
+    counter_add(atomic_load_explicit(&hooks.filter, memory_order_relaxed), p, delta);
+}
+
 static void *map_zeroed(size_t len)
 {
     void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     return p == MAP_FAILED ? NULL : p;
+}
+
+static struct filter *filter_new(unsigned bits)
+{
+    struct filter *f = map_zeroed(sizeof *f + ((size_t)1 << bits));
+    if (f)
+        f->shift = 64 - bits;
+    return f;
+}
+
+/* Shard lock held: whether the live table (estimated from this shard) has
+ * outgrown the filter. The estimate is noisy while the table is small; a
+ * grow too early only costs a few KiB. */
+static int filter_outgrown(const struct shard *s)
+{
+    const struct filter *f = atomic_load_explicit(&hooks.filter, memory_order_relaxed);
+    return f->shift > 64 - FILTER_MAX_BITS && s->n * SHARDS * FILTER_LOAD > filter_counters(f);
+}
+
+static pthread_mutex_t filter_grow_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Replaces the filter with one FILTER_GROW_BITS larger, filled from the live
+ * table under every shard lock (no insert or remove meanwhile; the memory is
+ * mapped before, to hold them briefly). Called with no shard lock held,
+ * inside cprof (in_hook set). Only the holder of filter_grow_lock replaces
+ * the filter; a thread that finds another growing it moves on, and the
+ * exact count, taken under the locks, decides. */
+static void filter_grow(void)
+{
+    if (pthread_mutex_trylock(&filter_grow_lock) != 0)
+        return;
+    struct filter *old = atomic_load_explicit(&hooks.filter, memory_order_relaxed);
+    unsigned bits = 64 - old->shift + FILTER_GROW_BITS;
+    struct filter *f = bits <= FILTER_MAX_BITS ? filter_new(bits) : NULL;
+    if (!f) {
+        pthread_mutex_unlock(&filter_grow_lock);
+        return;
+    }
+    cprof__heap_lock_live();
+    size_t live = 0;
+    for (int i = 0; i < SHARDS; i++)
+        live += shards[i].n;
+    int grow = live * FILTER_LOAD > filter_counters(old);
+    if (grow) { /* filled before it is published: a free may read it at once */
+        for (int i = 0; i < SHARDS; i++)
+            for (size_t j = 0; j < shards[i].cap; j++)
+                if (shards[i].slots[j].ptr)
+                    counter_add(f, shards[i].slots[j].ptr, 1);
+        atomic_store_explicit(&hooks.filter, f, memory_order_release);
+    }
+    cprof__heap_unlock_live();
+    if (!grow)
+        munmap(f, sizeof *f + filter_counters(f));
+    pthread_mutex_unlock(&filter_grow_lock);
 }
 
 /* Shard lock held. Doubles the table; on failure the shard keeps its size. */
@@ -245,12 +386,36 @@ static int shard_grow(struct shard *s)
     return 0;
 }
 
+/* Non-zero while this thread holds (or is taking) shard locks. A signal
+ * handler that interrupts it there and frees a block the filter cannot rule
+ * out (a false hit is enough: a growing filter is crowded) must not wait for
+ * a lock its own thread holds; it leaves the live table alone instead. A
+ * sampled block freed that way stays in the table until its address is
+ * freed again (the free is then counted late) or sampled again; it takes a
+ * handler that frees a sampled block within those few microseconds. */
+static __thread int shards_held __attribute__((tls_model("initial-exec")));
+
+static void shard_lock(struct shard *s)
+{
+    shards_held++; /* before: a signal may come while it waits */
+    pthread_mutex_lock(&s->lock);
+}
+
+static void shard_unlock(struct shard *s)
+{
+    pthread_mutex_unlock(&s->lock);
+    shards_held--;
+}
+
+/* Inside cprof (in_hook set): it may grow the filter, which maps memory. */
 static void live_insert(uintptr_t p, uint64_t size, long stack)
 {
+    if (shards_held) /* a signal handler interrupting the table (see shards_held) */
+        return;
     struct shard *s = shard_of(p);
-    pthread_mutex_lock(&s->lock);
+    shard_lock(s);
     if ((s->n + 1) * 2 > s->cap && shard_grow(s) < 0) {
-        pthread_mutex_unlock(&s->lock);
+        shard_unlock(s);
         return;
     }
     size_t j = mix(p) / SHARDS & (s->cap - 1);
@@ -261,15 +426,20 @@ static void live_insert(uintptr_t p, uint64_t size, long stack)
         filter_add(p, 1);
     }
     s->slots[j] = (struct live_entry){p, size, stack};
-    pthread_mutex_unlock(&s->lock);
+    int outgrown = filter_outgrown(s);
+    shard_unlock(s);
+    if (outgrown)
+        filter_grow();
 }
 
 /* Removes p; returns 1 with its entry if it was there. Linear probing with
  * backward-shift deletion keeps probe chains tombstone-free. */
 static int live_remove(uintptr_t p, struct live_entry *out)
 {
+    if (shards_held) /* a signal handler interrupting the table (see shards_held) */
+        return 0;
     struct shard *s = shard_of(p);
-    pthread_mutex_lock(&s->lock);
+    shard_lock(s);
     int found = 0;
     if (s->cap) {
         size_t mask = s->cap - 1, j = mix(p) / SHARDS & mask;
@@ -293,20 +463,20 @@ static int live_remove(uintptr_t p, struct live_entry *out)
             s->slots[hole].ptr = 0;
         }
     }
-    pthread_mutex_unlock(&s->lock);
+    shard_unlock(s);
     return found;
 }
 
 void cprof__heap_lock_live(void)
 {
     for (int i = 0; i < SHARDS; i++)
-        pthread_mutex_lock(&shards[i].lock);
+        shard_lock(&shards[i]);
 }
 
 void cprof__heap_unlock_live(void)
 {
     for (int i = 0; i < SHARDS; i++)
-        pthread_mutex_unlock(&shards[i].lock);
+        shard_unlock(&shards[i]);
 }
 
 void cprof__heap_each_live_locked(cprof_heap_block_fn fn, void *arg)
@@ -323,9 +493,9 @@ size_t cprof__heap_live_count(void)
 {
     size_t n = 0;
     for (int i = 0; i < SHARDS; i++) {
-        pthread_mutex_lock(&shards[i].lock);
+        shard_lock(&shards[i]);
         n += shards[i].n;
-        pthread_mutex_unlock(&shards[i].lock);
+        shard_unlock(&shards[i]);
     }
     return n;
 }
@@ -437,16 +607,16 @@ __attribute__((noinline)) static void sample_alloc(void *p, size_t size)
 
 /* Why not sampling at rate 1: it unwinds and records a stack for every
  * allocation, which would distort the ns/op it runs next to. Counting costs
- * nothing when off: the counting bit lives in heap_on, so an allocation with
- * heap profiling and counting both off still pays the one compare it always
- * did. When on, each thread adds to counters of its own (a slot taken on its
- * first counted allocation and kept after it exits, so no count is lost),
+ * nothing when off: the counting bit lives in hooks.state, so an allocation
+ * with heap profiling and counting both off still pays the one compare it
+ * always did. When on, each thread adds to counters of its own (a slot
+ * taken on its first counted allocation and kept after it exits, so no
+ * count is lost),
  * with plain loads and stores: no locked instruction, no cache line shared
  * between threads, so a multi-threaded benchmark's ns/op is not skewed by
  * the counting. Reading sums the slots. Threads beyond COUNT_SLOTS share one
  * slot with atomic adds: still exact. All threads count, as Go's MemStats
  * do for all goroutines. */
-enum { HEAP_ON_SAMPLE = 1, HEAP_ON_COUNT = 2 };
 #define COUNT_SLOTS 1024
 
 struct count_slot {
@@ -486,13 +656,13 @@ __attribute__((noinline)) static void count_alloc(size_t size)
 void cprof__heap_count_start(void)
 {
     if (atomic_fetch_add(&count_users, 1) == 0)
-        atomic_fetch_or(&heap_on, HEAP_ON_COUNT);
+        hook_set(HOOK_COUNT, 1);
 }
 
 void cprof__heap_count_stop(void)
 {
     if (atomic_fetch_sub(&count_users, 1) == 1)
-        atomic_fetch_and(&heap_on, ~HEAP_ON_COUNT);
+        hook_set(HOOK_COUNT, 0);
 }
 
 void cprof__heap_count_read(uint64_t *allocs, uint64_t *bytes)
@@ -510,15 +680,32 @@ void cprof__heap_count_read(uint64_t *allocs, uint64_t *bytes)
 
 /* ---- End of exact counting ------------------------------------------------------------ */
 
-/* The fast path: one subtraction and one compare when not sampled. */
+/* The sampling fast path, taken before the allocation so that the hook can
+ * tail-call the next allocator: 1 when this allocation is not sampled (the
+ * countdown goes on), 0 when it must take the slow path (account_alloc then
+ * subtracts it and samples). An allocation that then fails has still used
+ * up countdown: harmless, as the countdown is memoryless (a Poisson process
+ * over the bytes asked for; each block that is allocated is still sampled
+ * with probability 1 - exp(-size/rate)). */
+static inline int countdown_goes_on(size_t size)
+{
+    int64_t left = bytes_until_sample - (int64_t)size;
+    if (__builtin_expect(left <= 0, 0))
+        return 0;
+    bytes_until_sample = left;
+    return 1;
+}
+
+/* The allocation hooks' slow path, after the allocation: exact counting, and
+ * the countdown of sampling. */
 static inline void account_alloc(void *p, size_t size)
 {
-    int on = atomic_load_explicit(&heap_on, memory_order_relaxed);
+    unsigned on = hook_state() & (HOOK_SAMPLE | HOOK_COUNT);
     if (!p || !on)
         return;
-    if (__builtin_expect(on != HEAP_ON_SAMPLE, 0)) { /* counting is on */
+    if (__builtin_expect(on & HOOK_COUNT, 0)) {
         count_alloc(size);
-        if (!(on & HEAP_ON_SAMPLE))
+        if (!(on & HOOK_SAMPLE))
             return;
     }
     bytes_until_sample -= (int64_t)size;
@@ -537,12 +724,12 @@ static void account_free_entry(const struct live_entry *e)
     atomic_fetch_sub_explicit(&inuse_estimate, (int64_t)e->size, memory_order_relaxed);
 }
 
-/* Before a block goes back to the allocator (another thread may get the
- * same address at once, so the entry must be gone first). */
-static inline void account_free(void *p)
+/* Before a block that may have been sampled (maybe_sampled) goes back to
+ * the allocator (another thread may get the same address at once, so the
+ * entry must be gone first). noinline: rare at the default rate, and it
+ * keeps free's fast path small. */
+__attribute__((noinline)) static void account_free(void *p)
 {
-    if (!p || !maybe_sampled(p))
-        return;
     /* Inside cprof while a shard lock is held: a signal handler that
      * allocates now must pass through, not wait for this lock. */
     in_hook++;
@@ -569,38 +756,91 @@ static inline void clear_new(void *p, size_t size)
 void cprof__heap_clear_new_blocks(int on)
 {
     atomic_store(&clear_new_blocks, on);
+    hook_set(HOOK_CLEAR, on); /* the hooks' fast paths skip clear_new */
 }
 
 /* ---- The interposed functions ---------------------------------------------------------- */
 
+/* An empty asm that gives the slow path its own copy of the argument: else
+ * GCC keeps it in a callee-saved register for the whole function, and the
+ * fast path pays that register's save and restore (shrink-wrapping fails). */
+#define slow_path_only(x) __asm__("" : "+r"(*(x)))
+
+/* malloc, free and calloc have fast paths: with profiling off, one load
+ * of hooks.state, one compare and a tail call (no frame of cprof's); with
+ * sampling on and the countdown going on, a thread-local subtraction and
+ * compare more; free, while blocks are tracked, reads one filter counter.
+ * malloc's and calloc's slow paths are inlined, not called, so that the
+ * hook's frame is the one HOOK_FRAMES counts (free does not unwind). */
+
 CPROF_API void *malloc(size_t size)
 {
+    unsigned s = hook_state() & HOOK_ALLOC_MASK;
+    if (__builtin_expect(s == HOOK_READY, 1))
+        return hooks.next_malloc(size);
+    if (s == (HOOK_READY | HOOK_SAMPLE) && countdown_goes_on(size))
+        return hooks.next_malloc(size);
+    slow_path_only(&size);
     if (!ready())
         return boot_alloc(size, 16);
-    void *p = next_malloc(size);
+    void *p = hooks.next_malloc(size);
     clear_new(p, size);
     account_alloc(p, size);
     return p;
 }
 
+/* free's slow paths, out of line so that its fast path needs no frame. */
+__attribute__((noinline)) static void free_maybe_sampled(void *p)
+{
+    if (p) /* the live table's empty slots hold 0: never look NULL up */
+        account_free(p);
+    hooks.next_free(p);
+}
+
+__attribute__((noinline)) static void free_unready(void *p, unsigned s)
+{
+    if (!p)
+        return;
+    if ((s & HOOK_TRACKED) && maybe_sampled(p))
+        account_free(p);
+    if (ready())
+        hooks.next_free(p);
+}
+
 CPROF_API void free(void *p)
 {
-    if (!p || in_boot_arena(p))
+    if (in_boot_arena(p)) /* not the allocator's: ignored */
         return;
-    account_free(p);
-    if (ready())
-        next_free(p);
+    unsigned s = hook_state();
+    if (__builtin_expect(!(s & HOOK_READY), 0)) {
+        free_unready(p, s);
+        return;
+    }
+    /* HOOK_TRACKED: the filter exists (it is set before the flag). */
+    if ((s & HOOK_TRACKED) &&
+        filter_hit(atomic_load_explicit(&hooks.filter, memory_order_acquire), p)) {
+        free_maybe_sampled(p);
+        return;
+    }
+    hooks.next_free(p); /* free(NULL) included: the allocator's no-op */
 }
 
 CPROF_API void *calloc(size_t n, size_t size)
 {
+    /* calloc's blocks are zeroed already: HOOK_CLEAR does not concern it. */
+    unsigned s = hook_state() & (HOOK_ALLOC_MASK & ~HOOK_CLEAR);
+    size_t total;
+    if (__builtin_expect(s == HOOK_READY, 1))
+        return hooks.next_calloc(n, size);
+    if (s == (HOOK_READY | HOOK_SAMPLE) && !__builtin_mul_overflow(n, size, &total) &&
+        countdown_goes_on(total))
+        return hooks.next_calloc(n, size);
     if (!ready()) {
-        size_t total;
         if (__builtin_mul_overflow(n, size, &total))
             return NULL;
         return boot_alloc(total, 16);
     }
-    void *p = next_calloc(n, size);
+    void *p = hooks.next_calloc(n, size);
     account_alloc(p, n * size); /* no overflow: calloc returned a block */
     return p;
 }
@@ -621,7 +861,7 @@ CPROF_API void *realloc(void *p, size_t size)
     in_hook++; /* as in account_free */
     int had = p && maybe_sampled(p) && live_remove((uintptr_t)p, &e);
     in_hook--;
-    void *q = next_realloc(p, size);
+    void *q = hooks.next_realloc(p, size);
     if (!q && size && p) { /* failed: p is still allocated, and still sampled */
         in_hook++;
         if (had)
@@ -651,7 +891,7 @@ CPROF_API void *memalign(size_t align, size_t size)
 {
     if (!ready())
         return boot_alloc(size, align);
-    void *p = next_memalign(align, size);
+    void *p = hooks.next_memalign(align, size);
     clear_new(p, size);
     account_alloc(p, size);
     return p;
@@ -663,7 +903,7 @@ CPROF_API int posix_memalign(void **out, size_t align, size_t size)
         *out = boot_alloc(size, align);
         return *out ? 0 : ENOMEM;
     }
-    int rc = next_posix_memalign(out, align, size);
+    int rc = hooks.next_posix_memalign(out, align, size);
     if (rc == 0) {
         clear_new(*out, size);
         account_alloc(*out, size);
@@ -675,7 +915,7 @@ CPROF_API void *aligned_alloc(size_t align, size_t size)
 {
     if (!ready())
         return boot_alloc(size, align);
-    void *p = next_aligned_alloc(align, size);
+    void *p = hooks.next_aligned_alloc(align, size);
     clear_new(p, size);
     account_alloc(p, size);
     return p;
@@ -685,7 +925,7 @@ CPROF_API void *valloc(size_t size)
 {
     if (!ready())
         return boot_alloc(size, 4096);
-    void *p = next_valloc(size);
+    void *p = hooks.next_valloc(size);
     clear_new(p, size);
     account_alloc(p, size);
     return p;
@@ -695,7 +935,7 @@ CPROF_API void *pvalloc(size_t size)
 {
     if (!ready())
         return boot_alloc(size, 4096);
-    void *p = next_pvalloc(size);
+    void *p = hooks.next_pvalloc(size);
     clear_new(p, size);
     account_alloc(p, size);
     return p;
@@ -753,15 +993,16 @@ int cprof__heap_start(long rate)
     if (rate < 0)
         return cprof__fail("heap profile rate %ld is negative", rate);
     if (rate == 0) {
-        atomic_fetch_and(&heap_on, ~HEAP_ON_SAMPLE);
+        hook_set(HOOK_SAMPLE, 0);
         return 0;
     }
-    if (!atomic_load(&filter)) {
-        uint8_t *f = mmap(NULL, (size_t)1 << FILTER_BITS, PROT_READ | PROT_WRITE,
-                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-        if (f == MAP_FAILED)
+    if (!atomic_load(&hooks.filter)) {
+        struct filter *f = filter_new(FILTER_MIN_BITS), *none = NULL;
+        if (!f)
             return cprof__fail("heap profile: cannot map its filter: %s", strerror(errno));
-        atomic_store(&filter, f);
+        if (!atomic_compare_exchange_strong(&hooks.filter, &none, f)) /* another start won */
+            munmap(f, sizeof *f + filter_counters(f));
+        hook_set(HOOK_TRACKED, 1); /* before any block can be sampled (HOOK_SAMPLE) */
     }
     if (!atomic_load(&stacks)) {
         cprof_samples *t = cprof__samples_new(MAX_HEAP_STACKS, MAX_HEAP_FRAMES);
@@ -771,7 +1012,7 @@ int cprof__heap_start(long rate)
     }
     cprof__unwind_refresh();
     long old = atomic_exchange(&sample_rate, rate);
-    atomic_fetch_or(&heap_on, HEAP_ON_SAMPLE);
+    hook_set(HOOK_SAMPLE, 1);
     if (rate < old) /* each thread's countdown was drawn at the old rate */
         cprof__threads_each_countdown(reset_countdown);
     return 0;
@@ -796,6 +1037,10 @@ static void atfork_child(void)
 {
     for (int i = 0; i < SHARDS; i++)
         pthread_mutex_init(&shards[i].lock, NULL);
+    shards_held = 0; /* atfork_prepare took them all; they are new now */
+    /* Held only around a grow, which needs every shard lock: a fork can come
+     * while another thread waits for them, holding this one. */
+    pthread_mutex_init(&filter_grow_lock, NULL);
 }
 
 void cprof__heap_init(void)
