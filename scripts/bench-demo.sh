@@ -9,9 +9,12 @@
 #   fixed+flight    the fixed server with the flight recorder on (5s, 16MiB)
 #   slow+trace      the slow server with the tracer (a thread per file: many events)
 #
-# Prints, per configuration, the median requests/s and p50/p99 latency, and the
-# median of per-round ratios to the baseline (fixed for the tracer rows, slow for
-# fixed), as Markdown for docs/performance.md.
+# Prints, per configuration, the median requests/s, p50/p99 latency and the
+# server's CPU time per request, and the medians of per-round ratios to the
+# baseline (fixed for the tracer rows, slow for fixed) of throughput and of CPU
+# per request, as Markdown for docs/performance.md. CPU per request is the
+# steadier measure of what a feature costs on a shared machine: throughput
+# moves with whatever else runs, CPU time per request much less.
 set -euo pipefail
 
 ROUNDS=3
@@ -57,12 +60,19 @@ run_one() { # CONFIG ROUND -> appends "reqs p50 p99" to $OUT/CONFIG
     [[ -n $port ]] || { cat "$OUT/log" >&2; exit 1; }
     "$LOAD" -port="$port" -duration="${SECONDS_PER_RUN}s" -c="$CONNS" -pattern="$PATTERN" \
         -paths="$PATHS" >"$OUT/load" || echo "round $round $config: the load reported errors" >&2
+    # The server's CPU time (user + system, in clock ticks): `cprof run`
+    # forks it, so it is the child of $pid.
+    local server ticks
+    server=$(pgrep -P "$pid" -n || echo "$pid")
+    ticks=$(awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$server/stat" 2>/dev/null || echo 0)
     kill -INT "$pid"
     wait "$pid" || true
-    awk '/requests:/ { for (i = 1; i <= NF; i++) if ($i == "requests/s,") r = $(i - 1);
+    awk -v ticks="$ticks" -v hz="$(getconf CLK_TCK)" -v secs="$SECONDS_PER_RUN" '
+         /requests:/ { for (i = 1; i <= NF; i++) if ($i == "requests/s,") r = $(i - 1);
                        if (!r) for (i = 1; i <= NF; i++) if ($i ~ /requests\/s/) r = $(i - 1) }
          /latency:/ { for (i = 1; i <= NF; i++) { if ($i == "p50") p50 = $(i + 1); if ($i == "p99") p99 = $(i + 1) } }
-         END { gsub(/,/, "", r); print r, p50, p99 }' "$OUT/load" >>"$OUT/$config"
+         END { gsub(/,/, "", r); printf "%s %s %s %.3f\n", r, p50, p99, (r > 0 ? 1000 * ticks / hz / (r * secs) : 0) }' \
+        "$OUT/load" >>"$OUT/$config"
 }
 
 for round in $(seq "$ROUNDS"); do
@@ -76,14 +86,17 @@ done
 
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 ratios() { # A B: median over rounds of reqs(A)/reqs(B)
-    paste -d' ' "$OUT/$1" "$OUT/$2" | awk '{ print $1 / $4 }' | median
+    paste -d' ' "$OUT/$1" "$OUT/$2" | awk '{ print $1 / $5 }' | median
+}
+cpu_ratios() { # A B: median over rounds of cpu-per-request(A)/cpu-per-request(B)
+    paste -d' ' "$OUT/$1" "$OUT/$2" | awk '$8 > 0 { print $4 / $8 }' | median
 }
 
 echo "Machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), kernel $(uname -r)"
 echo "Load: filesearch-load -c=$CONNS for ${SECONDS_PER_RUN}s over $PATHS, $ROUNDS rounds alternated"
 echo
-echo "| configuration | requests/s (median) | p50 | p99 | throughput vs baseline (median of rounds) |"
-echo "| --- | --- | --- | --- | --- |"
+echo "| configuration | requests/s (median) | p50 | p99 | server CPU per request | throughput vs baseline (median of rounds) | CPU per request vs baseline (median of rounds) |"
+echo "| --- | --- | --- | --- | --- | --- | --- |"
 for config in "${configs[@]}"; do
     r=$(cut -d' ' -f1 "$OUT/$config" | median)
     p50=$(cut -d' ' -f2 "$OUT/$config" | sed 's/ms//' | median)
@@ -94,7 +107,9 @@ for config in "${configs[@]}"; do
     slow+*) base=slow ;;
     *) base= ;;
     esac
-    rel=—
-    [[ -n $base ]] && rel="$(ratios "$config" "$base") × $base"
-    echo "| $config | $r | ${p50} ms | ${p99} ms | $rel |"
+    cpu=$(cut -d' ' -f4 "$OUT/$config" | median)
+    rel=— cpu_rel=—
+    [[ -n $base ]] && rel="$(ratios "$config" "$base") × $base" &&
+        cpu_rel="$(cpu_ratios "$config" "$base") × $base"
+    echo "| $config | $r | ${p50} ms | ${p99} ms | ${cpu} ms | $rel | $cpu_rel |"
 done
