@@ -11,6 +11,9 @@
  *   bench_trace [-n ITERATIONS] [-rounds R]     (prints a Markdown table)
  *
  * Each figure is the median of R rounds; rounds alternate on and off.
+ * Times are CPU time (the whole process's for the operations: the tracer's
+ * writer thread and its write calls included), so that a loaded machine
+ * does not count the time a thread waited for a CPU.
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -25,10 +28,21 @@
 
 static long iterations = 2000000;
 
+/* CPU time, not wall time: on a shared machine the time a thread waits for
+ * a CPU is not the tracer's. The process's (all threads: the workers and the
+ * tracer's writer thread, system time included) for the operations, the
+ * calling thread's for the clock reads. */
+static double process_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
 static double now_ns(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
@@ -79,16 +93,17 @@ static double time_clock_gettime(void)
     return (now_ns() - start) / (double)iterations;
 }
 
-/* ns per operation of fn on `threads` threads at once. */
+/* CPU ns per operation of fn on `threads` threads at once (each does
+ * `iterations`), the process's CPU time over all operations. */
 static double run(void *(*fn)(void *), int threads)
 {
     pthread_t t[2];
-    double start = now_ns();
+    double start = process_cpu_ns();
     for (int i = 0; i < threads; i++)
         pthread_create(&t[i], NULL, fn, NULL);
     for (int i = 0; i < threads; i++)
         pthread_join(t[i], NULL);
-    return (now_ns() - start) / (double)iterations;
+    return (process_cpu_ns() - start) / (double)iterations / threads;
 }
 
 static int cmp(const void *a, const void *b)
