@@ -12,7 +12,9 @@
  *       VmRSS before cprof_flight_start, after it, after filling the ring
  *       (as above, the threads still running), and after one snapshot
  *       (cprof_flight_write into env OUT, default /tmp), with the
- *       snapshot's size.
+ *       snapshot's size, and the peak VmRSS while the snapshot was taken
+ *       (VmHWM, reset just before it through /proc/self/clear_refs; -1
+ *       where the kernel cannot reset it).
  *
  *   bench_flight event ROUNDS
  *       The recorder's cost per event on the calling thread: thread CPU time
@@ -49,17 +51,34 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static long rss_kib(void)
+/* A line of /proc/self/status, KiB ("VmRSS:", or "VmHWM:", the peak). */
+static long status_kib(const char *key)
 {
     FILE *f = fopen("/proc/self/status", "re");
     char line[256];
     long kib = -1;
+    size_t n = strlen(key);
     while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %ld", &kib) == 1)
+        if (!strncmp(line, key, n) && sscanf(line + n, "%ld", &kib) == 1)
             break;
     if (f)
         fclose(f);
     return kib;
+}
+
+static long rss_kib(void)
+{
+    return status_kib("VmRSS:");
+}
+
+/* Resets VmHWM to the current VmRSS (Linux 4.0+); 0, or -1. */
+static int reset_peak(void)
+{
+    FILE *f = fopen("/proc/self/clear_refs", "we");
+    int ok = f && fputs("5", f) >= 0;
+    if (f && fclose(f) != 0)
+        ok = 0;
+    return ok ? 0 : -1;
 }
 
 static void *flood(void *arg)
@@ -158,8 +177,10 @@ static int bench_rss(long mib)
     long filled = rss_kib();
     char path[4096];
     snprintf(path, sizeof path, "%s/bench-flight-%d.cpt", dir, (int)getpid());
+    int peak_ok = reset_peak() == 0;
     int rc = cprof_flight_write(path);
     long written = rss_kib();
+    long peak = peak_ok ? status_kib("VmHWM:") : -1;
     long size = file_size(path);
     unlink(path);
     fill_stop();
@@ -169,8 +190,8 @@ static int bench_rss(long mib)
         return 1;
     }
     printf("max_bytes %ld\nrss_before_kib %ld\nrss_started_kib %ld\nrss_filled_kib %ld\n"
-           "rss_after_snapshot_kib %ld\nsnapshot_bytes %ld\n",
-           mib * MIB, before, started, filled, written, size);
+           "rss_after_snapshot_kib %ld\nrss_peak_snapshot_kib %ld\nsnapshot_bytes %ld\n",
+           mib * MIB, before, started, filled, written, peak, size);
     return 0;
 }
 

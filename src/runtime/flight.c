@@ -1,13 +1,32 @@
 /*
  * flight.c: owns the flight recorder: the tracer running always, its
- * chunks kept in a ring in memory instead of a file, and snapshots of the
+ * records kept in a ring in memory instead of a file, and snapshots of the
  * ring written on demand (API, HTTP, a signal) or by themselves when a task
  * or region runs slower than a threshold.
  *
- * The ring: each flush of the tracer's writer (every 20 ms) is one chunk.
- * Old chunks are dropped while the ring holds more than max_bytes, and also
- * while the chunk after the oldest is itself older than min_age (history of
- * at least min_age is kept while it fits; max_bytes wins).
+ * The ring: one mapping of max_bytes, made at start and touched as it fills,
+ * holding pieces (a small header and the records of one sink write: the
+ * writer sends a flush, every 20 ms, one event buffer at a time) end to end,
+ * wrapping. Before a piece is added, the oldest pieces are dropped until it
+ * fits, so the ring never holds more than max_bytes; and while the piece
+ * after the oldest is itself older than min_age, the oldest is dropped
+ * (history of at least min_age is kept while it fits; max_bytes wins). A
+ * write larger than the whole ring is cut at record boundaries. Nothing is
+ * assembled outside the ring: a flush goes from the event buffers through
+ * the writer's one-buffer staging (trace.c) straight into it.
+ *
+ * Memory bound: max_bytes (the ring) + the tracer's event buffer pool
+ * (max_bytes / 4, at least 1 MiB; mapped once, touched as used). The pool is
+ * what the issue's "one chunk per thread" is for cprof: each thread writes
+ * into a 64 KiB buffer of its own, and full buffers wait there for the
+ * writer (at most 20 ms); they all come from the pool, so it bounds them for
+ * any number of threads (a thread that finds it empty loses events, counted).
+ * A snapshot adds its own working memory, which does not depend on
+ * max_bytes: the records that close it (strings, stacks, symbols: the
+ * symbolizer peaks at ~17 MiB here, freed after), a copy of the events not
+ * yet in the ring (one buffer per thread, typically; at most the pool), and
+ * a 64 KiB staging buffer; the ring itself is written to the file from where
+ * it is. tests/test-flight-flood.sh checks the bound on VmHWM.
  *
  * A snapshot is the trace header, the chunks, and then what makes them a
  * complete trace on their own: every string, thread names, the stacks and
@@ -21,9 +40,14 @@
  * so the program's thread never waits for a file. At most one triggered
  * snapshot per min_age.
  *
- * Locking: `ring_lock` protects the ring; `snapshot_lock` makes snapshots
- * one at a time; `task_lock` protects the task table; requests are atomics
- * (the signal handler sets one).
+ * HTTP answers from one buffer (MHD_create_response_from_buffer), so
+ * cprof__flight_snapshot makes one, of exactly the snapshot's size; files
+ * (cprof_flight_write, triggers, signals) get cprof__flight_snapshot_fd.
+ *
+ * Locking: `ring_lock` protects the ring (a snapshot holds it while it
+ * writes the ring out); `snapshot_lock` makes snapshots one at a time;
+ * `task_lock` protects the task table; requests are atomics (the signal
+ * handler sets one).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -37,6 +61,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -52,23 +77,26 @@
 #define MAX_TRIGGERS 16
 #define TASK_SLOTS   4096
 
-struct chunk {
-    struct chunk *next;
-    uint64_t when_ns;
-    size_t len;
-    uint8_t data[];
+/* A piece of the ring: the records of one sink write (a flush sends one
+ * piece per event buffer drained, trace.c), after this header. */
+struct piece {
+    uint64_t when_ns; /* CLOCK_MONOTONIC when it came in */
+    uint64_t len;     /* bytes of records after the header */
 };
+#define PIECE_HDR sizeof(struct piece)
 
 static pthread_mutex_t ring_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t snapshot_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t api_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
-    struct chunk *head, *tail;
-    size_t bytes;
+    uint8_t *buf; /* max_bytes, mapped at start: headers and records, wrapping */
+    size_t head;  /* offset of the oldest piece's header */
+    size_t used;  /* bytes in use from head, headers included (<= max_bytes) */
+    size_t bytes; /* of records (what a snapshot carries) */
+    size_t npieces;
+    uint64_t too_big; /* records larger than the whole ring, dropped */
     uint8_t *header;
     size_t header_len;
-    uint8_t *cur; /* the chunk being filled */
-    size_t cur_len, cur_cap;
     uint64_t min_age_ns;
     size_t max_bytes;
 } ring;
@@ -105,23 +133,68 @@ static uint64_t mono_ns(void)
 
 /* ---- The ring (the tracer's sink) ------------------------------------------------------ */
 
-static void drop_oldest(void)
+/* Ring lock held for all of these. Offsets wrap at max_bytes. */
+static void ring_copy_in(size_t at, const void *src, size_t n)
 {
-    struct chunk *c = ring.head;
-    ring.head = c->next;
-    if (!ring.head)
-        ring.tail = NULL;
-    ring.bytes -= c->len;
-    free(c);
+    at %= ring.max_bytes;
+    size_t first = n < ring.max_bytes - at ? n : ring.max_bytes - at;
+    memcpy(ring.buf + at, src, first);
+    memcpy(ring.buf, (const uint8_t *)src + first, n - first);
 }
 
-/* Ring lock held. */
-static void evict(uint64_t now)
+static struct piece piece_at(size_t at)
 {
-    while (ring.head && ring.head != ring.tail && ring.bytes > ring.max_bytes)
+    struct piece p;
+    at %= ring.max_bytes;
+    size_t first = PIECE_HDR < ring.max_bytes - at ? PIECE_HDR : ring.max_bytes - at;
+    memcpy(&p, ring.buf + at, first);
+    memcpy((uint8_t *)&p + first, ring.buf, PIECE_HDR - first);
+    return p;
+}
+
+static size_t piece_next(size_t at, const struct piece *p)
+{
+    return (at + PIECE_HDR + p->len) % ring.max_bytes;
+}
+
+static void drop_oldest(void)
+{
+    struct piece p = piece_at(ring.head);
+    ring.head = piece_next(ring.head, &p);
+    ring.used -= PIECE_HDR + p.len;
+    ring.bytes -= p.len;
+    if (--ring.npieces == 0)
+        ring.head = ring.used = 0;
+}
+
+/* Drops old pieces while the piece after the oldest is itself older than
+ * min_age (history of at least min_age is kept, while it fits). */
+static void evict_aged(uint64_t now)
+{
+    while (ring.npieces > 1) {
+        struct piece oldest = piece_at(ring.head);
+        struct piece next = piece_at(piece_next(ring.head, &oldest));
+        if (now - next.when_ns < ring.min_age_ns)
+            break;
         drop_oldest();
-    while (ring.head && ring.head->next && now - ring.head->next->when_ns >= ring.min_age_ns)
+    }
+}
+
+/* Adds records (n + PIECE_HDR <= max_bytes) as a piece, evicting the
+ * oldest pieces first, so that the ring never holds more than max_bytes. */
+static void ring_store(const uint8_t *records, size_t n, uint64_t now)
+{
+    if (!n)
+        return;
+    while (ring.npieces && ring.max_bytes - ring.used < PIECE_HDR + n)
         drop_oldest();
+    size_t at = ring.head + ring.used;
+    struct piece p = {now, n};
+    ring_copy_in(at, &p, PIECE_HDR);
+    ring_copy_in(at + PIECE_HDR, records, n);
+    ring.used += PIECE_HDR + n;
+    ring.bytes += n;
+    ring.npieces++;
 }
 
 static int ring_header(void *arg, const void *bytes, size_t len)
@@ -136,50 +209,62 @@ static int ring_header(void *arg, const void *bytes, size_t len)
     return 0;
 }
 
+/* Whole records (trace.h), copied straight into the ring: no chunk is
+ * assembled elsewhere. A write larger than the ring (a flush into a ring
+ * smaller than the event buffer pool) is cut at record boundaries into
+ * pieces that fit; its oldest records then evict each other, as old
+ * pieces do, and a thread's events stay a suffix (no hole). */
 static int ring_write(void *arg, const void *bytes, size_t len, int chunk_end)
 {
-    (void)arg;
-    if (ring.cur_len + len > ring.cur_cap) {
-        size_t cap = (ring.cur_len + len) * 2;
-        uint8_t *grown = realloc(ring.cur, cap);
-        if (!grown)
-            return -1;
-        ring.cur = grown;
-        ring.cur_cap = cap;
-    }
-    memcpy(ring.cur + ring.cur_len, bytes, len);
-    ring.cur_len += len;
-    if (!chunk_end)
-        return 0;
-    struct chunk *c = malloc(sizeof *c + ring.cur_len);
-    if (!c)
-        return -1;
-    c->next = NULL;
-    c->when_ns = mono_ns();
-    c->len = ring.cur_len;
-    memcpy(c->data, ring.cur, ring.cur_len);
-    ring.cur_len = 0;
+    (void)arg, (void)chunk_end;
+    const uint8_t *p = bytes;
     pthread_mutex_lock(&ring_lock);
-    if (ring.tail)
-        ring.tail->next = c;
-    else
-        ring.head = c;
-    ring.tail = c;
-    ring.bytes += c->len;
-    evict(c->when_ns);
+    if (!ring.buf) {
+        pthread_mutex_unlock(&ring_lock);
+        return -1;
+    }
+    uint64_t now = mono_ns();
+    evict_aged(now);
+    size_t most = ring.max_bytes - PIECE_HDR;
+    if (len <= most) {
+        ring_store(p, len, now);
+    } else {
+        size_t start = 0, off = 0;
+        while (off + CPROF_TRACE_RECORD <= len) {
+            uint32_t body;
+            memcpy(&body, p + off + 4, 4);
+            size_t rec = CPROF_TRACE_RECORD + (size_t)body;
+            if (rec > len - off)
+                break; /* not a whole record: cannot happen (trace.h) */
+            if (rec > most) {
+                ring_store(p + start, off - start, now);
+                ring.too_big++;
+                start = off + rec;
+            } else if (off + rec - start > most) {
+                ring_store(p + start, off - start, now);
+                start = off;
+            }
+            off += rec;
+        }
+        ring_store(p + start, off - start, now);
+    }
     pthread_mutex_unlock(&ring_lock);
     return 0;
+}
+
+static void ring_unmap(void)
+{
+    if (ring.buf)
+        munmap(ring.buf, ring.max_bytes);
+    ring.buf = NULL;
+    ring.head = ring.used = ring.bytes = ring.npieces = 0;
 }
 
 static int ring_close(void *arg)
 {
     (void)arg;
     pthread_mutex_lock(&ring_lock);
-    while (ring.head)
-        drop_oldest();
-    free(ring.cur);
-    ring.cur = NULL;
-    ring.cur_len = ring.cur_cap = 0;
+    ring_unmap();
     pthread_mutex_unlock(&ring_lock);
     return 0;
 }
@@ -188,6 +273,85 @@ static void ring_tick(void *arg);
 static const struct cprof_trace_sink ring_sink = {ring_header, ring_write, ring_close, ring_tick};
 
 /* ---- Snapshots ------------------------------------------------------------------------------ */
+
+/* Where a snapshot goes: a file descriptor, through a small staging
+ * buffer (pieces can be small), or one malloc'd buffer of exactly the
+ * snapshot's size (for HTTP, which answers from one buffer). */
+struct out {
+    int fd; /* -1: into mem */
+    uint8_t *mem;
+    size_t len;
+    uint8_t *stage;
+    size_t staged;
+    int err; /* errno of a failed write */
+};
+#define STAGE_BYTES (64 * 1024)
+
+static int write_all(struct out *o, const uint8_t *p, size_t n)
+{
+    for (size_t done = 0; done < n;) {
+        ssize_t w = write(o->fd, p + done, n - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            o->err = w < 0 ? errno : EIO;
+            return -1;
+        }
+        done += (size_t)w;
+    }
+    return 0;
+}
+
+static int out_flush(struct out *o)
+{
+    int rc = write_all(o, o->stage, o->staged);
+    o->staged = 0;
+    return rc;
+}
+
+/* Before the first put: the snapshot's exact size. */
+static int out_begin(struct out *o, size_t total)
+{
+    if (o->fd < 0)
+        o->mem = malloc(total ? total : 1);
+    else
+        o->stage = malloc(STAGE_BYTES);
+    return o->mem || o->stage ? 0 : -1;
+}
+
+static int out_put(struct out *o, const void *bytes, size_t n)
+{
+    if (!n)
+        return 0;
+    if (o->fd < 0) {
+        memcpy(o->mem + o->len, bytes, n);
+        o->len += n;
+        return 0;
+    }
+    if (o->staged + n > STAGE_BYTES && out_flush(o) < 0)
+        return -1;
+    if (n >= STAGE_BYTES) /* large: written from where it is */
+        return write_all(o, bytes, n);
+    memcpy(o->stage + o->staged, bytes, n);
+    o->staged += n;
+    return 0;
+}
+
+/* The records of the pieces from `at` on (a piece may wrap: two puts). */
+static int out_pieces(struct out *o, size_t at, size_t n)
+{
+    int rc = 0;
+    for (; n && rc == 0; n--) {
+        struct piece p = piece_at(at);
+        size_t from = (at + PIECE_HDR) % ring.max_bytes;
+        size_t first = p.len < ring.max_bytes - from ? p.len : ring.max_bytes - from;
+        rc = out_put(o, ring.buf + from, first);
+        if (rc == 0 && first < p.len)
+            rc = out_put(o, ring.buf, p.len - first);
+        at = piece_next(at, &p);
+    }
+    return rc;
+}
 
 /* A NOTE record: why the snapshot was taken. */
 static size_t note_record(uint8_t *out, const char *text)
@@ -205,44 +369,22 @@ static size_t note_record(uint8_t *out, const char *text)
 
 /* No event twice, none missing: off the writer a buffer read while in
  * progress could be filled, handed over and drained into the ring before
- * the ring was copied (flight-many saw 1405 duplicated begins); and what
- * was handed over but not yet drained was missing (flight-gap saw a hole
- * of 32142 logs). cprof__flight_snapshot takes snapshots on the writer. */
-/* Header, ring chunks (the newest that fit in `budget` bytes), the events
- * not in the ring yet, room for the NOTE: a malloc'd buffer, or NULL. */
-static uint8_t *assemble(const uint8_t *events, size_t events_len, size_t budget, size_t room,
-                         size_t *len)
-{
-    pthread_mutex_lock(&ring_lock);
-    const struct chunk *from = ring.head;
-    size_t ring_len = ring.bytes;
-    while (from && ring_len > budget) { /* the oldest go first, as eviction does */
-        ring_len -= from->len;
-        from = from->next;
-    }
-    uint8_t *buf = malloc(ring.header_len + ring_len + events_len + room);
-    if (buf) {
-        memcpy(buf, ring.header, ring.header_len);
-        *len = ring.header_len;
-        for (const struct chunk *c = from; c; c = c->next) {
-            memcpy(buf + *len, c->data, c->len);
-            *len += c->len;
-        }
-        if (events_len)
-            memcpy(buf + *len, events, events_len);
-        *len += events_len;
-    }
-    pthread_mutex_unlock(&ring_lock);
-    return buf;
-}
-
-/* On the writer thread, which alone changes the ring: the full buffers go
+ * the ring was read (flight-many saw 1405 duplicated begins); and what was
+ * handed over but not yet drained was missing (flight-gap saw a hole of
+ * 32142 logs). cprof__flight_snapshot takes snapshots on the writer.
+ *
+ * On the writer thread, which alone changes the ring: the full buffers go
  * into the ring, then the events still outside it are read, then the ring
- * is copied, keeping the whole within max_bytes (a flood fills buffers
- * faster than a snapshot reads them: flight-flood saw 2 MB for a 1 MiB
- * recorder). Elsewhere (the writer did not answer) the ring is copied
- * first: a buffer drained between the two would otherwise be in both. */
-static int take_snapshot(const char *note, uint8_t **out, size_t *out_len)
+ * is written out, the newest pieces that keep the whole within max_bytes
+ * (a flood fills buffers faster than a snapshot reads them: flight-flood
+ * saw 2 MB for a 1 MiB recorder). Elsewhere (the writer did not answer)
+ * the events are read with the ring locked, so that no buffer is drained
+ * into it between the two.
+ *
+ * The ring's pieces go to `o` from where they are, under the ring lock:
+ * a snapshot copies nothing of the ring but the 64 KiB staging buffer (or,
+ * into memory, one buffer of exactly the snapshot's size). */
+static int take_snapshot(const char *note, struct out *o)
 {
     if (!atomic_load(&recording))
         return cprof__fail("flight recorder: not running (cprof_flight_start)");
@@ -251,51 +393,63 @@ static int take_snapshot(const char *note, uint8_t **out, size_t *out_len)
     cprof__heap_enter_internal();
     int on_writer = cprof__trace_on_writer();
     cprof__trace_flush_now();
-    size_t len = 0, note_max = 16 + strlen(note);
-    uint8_t *events = NULL, *buf = NULL, *extra = NULL;
+    uint8_t *events = NULL, *extra = NULL, *note_rec = malloc(16 + strlen(note));
     size_t events_len = 0, extra_len = 0;
-    int rc = 0;
-    if (on_writer) {
+    int rc = note_rec ? 0 : -1;
+    if (on_writer && rc == 0)
         rc = cprof__trace_snapshot_events(&events, &events_len);
-        size_t budget = ring.max_bytes > events_len ? ring.max_bytes - events_len : 0;
-        buf = rc ? NULL : assemble(events, events_len, budget, note_max, &len);
-    } else {
-        uint8_t *ring_part = assemble(NULL, 0, SIZE_MAX, 0, &len);
-        rc = ring_part ? cprof__trace_snapshot_events(&events, &events_len) : -1;
-        buf = rc ? NULL : realloc(ring_part, len + events_len + note_max);
-        if (buf) {
-            memcpy(buf + len, events, events_len);
-            len += events_len;
-        } else {
-            free(ring_part);
-        }
-    }
-    if (!buf)
-        rc = cprof__fail("flight recorder: out of memory for a snapshot");
-    else
+    pthread_mutex_lock(&ring_lock);
+    if (!on_writer && rc == 0)
+        rc = cprof__trace_snapshot_events(&events, &events_len);
+    if (rc == 0) /* after the events: every string they name */
         rc = cprof__trace_snapshot_records(&extra, &extra_len);
-    if (rc == 0) {
-        uint8_t *grown = realloc(buf, len + note_max + extra_len);
-        if (grown) {
-            buf = grown;
-            len += note_record(buf + len, note);
-            memcpy(buf + len, extra, extra_len);
-            len += extra_len;
-        } else {
-            rc = cprof__fail("flight recorder: out of memory for a snapshot");
+    if (rc < 0) {
+        rc = cprof__fail("flight recorder: out of memory for a snapshot");
+    } else if (!ring.buf) {
+        rc = cprof__fail("flight recorder: not running (cprof_flight_start)");
+    } else {
+        size_t budget = SIZE_MAX;
+        if (on_writer)
+            budget = ring.max_bytes > events_len ? ring.max_bytes - events_len : 0;
+        size_t at = ring.head, n = ring.npieces, ring_len = ring.bytes;
+        while (n && ring_len > budget) { /* the oldest go first, as eviction does */
+            struct piece p = piece_at(at);
+            ring_len -= p.len;
+            at = piece_next(at, &p);
+            n--;
         }
+        size_t note_len = note_record(note_rec, note);
+        size_t total = ring.header_len + ring_len + events_len + note_len + extra_len;
+        if (out_begin(o, total) < 0)
+            rc = cprof__fail("flight recorder: out of memory for a snapshot");
+        if (rc == 0)
+            rc = out_put(o, ring.header, ring.header_len);
+        if (rc == 0)
+            rc = out_pieces(o, at, n);
+        if (rc == 0)
+            rc = out_put(o, events, events_len);
+        if (rc == 0)
+            rc = out_put(o, note_rec, note_len);
+        if (rc == 0)
+            rc = out_put(o, extra, extra_len);
+        if (rc == 0 && o->fd >= 0)
+            rc = out_flush(o);
+        if (rc < 0 && o->err)
+            rc = cprof__fail("flight recorder: cannot write the snapshot: %s", strerror(o->err));
     }
+    pthread_mutex_unlock(&ring_lock);
+    free(o->stage);
+    o->stage = NULL;
     if (rc != 0) {
-        free(buf);
-        buf = NULL;
-        len = 0;
+        free(o->mem);
+        o->mem = NULL;
+        o->len = 0;
     }
+    free(note_rec);
     free(events);
     free(extra);
     cprof__heap_leave_internal();
     pthread_mutex_unlock(&snapshot_lock);
-    *out = buf;
-    *out_len = len;
     return rc;
 }
 
@@ -304,8 +458,7 @@ static int take_snapshot(const char *note, uint8_t **out, size_t *out_len)
  * there is it complete up to the moment asked for. */
 struct ask {
     const char *note;
-    uint8_t *buf;
-    size_t len;
+    struct out *o;
     int rc;
     int state; /* 0 waiting for the writer, 1 taken by it, 2 done */
     char err[256];
@@ -324,7 +477,7 @@ static void answer_ask(void)
     pthread_mutex_unlock(&ask_lock);
     if (!a)
         return;
-    a->rc = take_snapshot(a->note, &a->buf, &a->len);
+    a->rc = take_snapshot(a->note, a->o);
     if (a->rc != 0)
         snprintf(a->err, sizeof a->err, "%s", cprof_last_error());
     pthread_mutex_lock(&ask_lock);
@@ -333,15 +486,13 @@ static void answer_ask(void)
     pthread_mutex_unlock(&ask_lock);
 }
 
-int cprof__flight_snapshot(const char *note, uint8_t **out, size_t *out_len)
+static int snapshot_to(const char *note, struct out *o)
 {
-    *out = NULL;
-    *out_len = 0;
     if (cprof__trace_on_writer())
-        return take_snapshot(note, out, out_len);
+        return take_snapshot(note, o);
     if (!atomic_load(&recording))
         return cprof__fail("flight recorder: not running (cprof_flight_start)");
-    struct ask a = {.note = note};
+    struct ask a = {.note = note, .o = o};
     pthread_mutex_lock(&ask_lock);
     if (asked) {
         pthread_mutex_unlock(&ask_lock);
@@ -367,12 +518,25 @@ int cprof__flight_snapshot(const char *note, uint8_t **out, size_t *out_len)
     asked = NULL;
     pthread_mutex_unlock(&ask_lock);
     if (a.state != 2)
-        return take_snapshot(note, out, out_len);
+        return take_snapshot(note, o);
     if (a.rc != 0)
         return cprof__fail("%s", a.err);
-    *out = a.buf;
-    *out_len = a.len;
     return 0;
+}
+
+int cprof__flight_snapshot(const char *note, uint8_t **out, size_t *out_len)
+{
+    struct out o = {.fd = -1};
+    int rc = snapshot_to(note, &o);
+    *out = rc == 0 ? o.mem : NULL;
+    *out_len = rc == 0 ? o.len : 0;
+    return rc;
+}
+
+int cprof__flight_snapshot_fd(const char *note, int fd)
+{
+    struct out o = {.fd = fd};
+    return snapshot_to(note, &o);
 }
 
 /* Expands %t (local time, to the millisecond) and %p (pid) in a pattern. */
@@ -403,41 +567,27 @@ static int write_snapshot(const char *pattern, const char *note)
     char path[PATH_MAX];
     if (expand(pattern, path, sizeof path) < 0)
         return -1;
-    uint8_t *buf;
-    size_t len;
-    if (cprof__flight_snapshot(note, &buf, &len) < 0)
-        return -1;
     /* A temporary file renamed into place, so that a reader never sees half
      * a snapshot; but a path that is not a plain file (a device, a link) is
-     * written in place rather than replaced. */
+     * written in place rather than replaced. The snapshot is written into
+     * it from the ring (cprof__flight_snapshot_fd), not copied first. */
     char tmp[PATH_MAX + 16];
     struct stat st;
     int in_place = lstat(path, &st) == 0 && !S_ISREG(st.st_mode);
     snprintf(tmp, sizeof tmp, "%s%s", path, in_place ? "" : ".tmp");
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    int rc = fd < 0 ? -1 : 0;
-    for (size_t done = 0; rc == 0 && done < len;) {
-        ssize_t w = write(fd, buf + done, len - done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            rc = -1;
-        else
-            done += (size_t)w;
-    }
-    if (fd >= 0 && close(fd) != 0)
-        rc = -1;
+    if (fd < 0)
+        return cprof__fail("flight recorder: cannot write %s: %s", path, strerror(errno));
+    int rc = cprof__flight_snapshot_fd(note, fd);
+    if (close(fd) != 0 && rc == 0)
+        rc = cprof__fail("flight recorder: cannot write %s: %s", path, strerror(errno));
     if (rc == 0 && !in_place && rename(tmp, path) != 0)
-        rc = -1;
-    if (rc < 0) {
-        cprof__fail("flight recorder: cannot write %s: %s", path, strerror(errno));
-        if (!in_place)
-            unlink(tmp);
-    }
-    free(buf);
-    /* The snapshot's working memory (the ring's copy, the records, the
-     * writer's flush: ~4 MiB for a 1 MiB ring) is back in the allocator,
-     * in the writer thread's arena, which keeps it: give it back. */
+        rc = cprof__fail("flight recorder: cannot write %s: %s", path, strerror(errno));
+    if (rc < 0 && !in_place)
+        unlink(tmp);
+    /* The snapshot's working memory (the records, the symbolizer's) is
+     * back in the allocator, in the writer thread's arena, which keeps it:
+     * give it back. */
     malloc_trim(0);
     if (rc == 0)
         cprof__warn("flight recorder: wrote %s (%s)", path, note);
@@ -580,13 +730,26 @@ CPROF_API int cprof_flight_start(uint64_t min_age_ms, size_t max_bytes)
         cprof__fail("cprof_flight_start: the flight recorder is already running");
         goto out;
     }
+    pthread_mutex_lock(&ring_lock);
+    ring_unmap(); /* a child's copy of its parent's (atfork_child) */
     ring.min_age_ns = min_age_ms * 1000000;
     ring.max_bytes = max_bytes;
+    /* Touched as it fills: resident memory follows what the ring holds. */
+    void *mem = mmap(NULL, max_bytes, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    ring.buf = mem == MAP_FAILED ? NULL : mem;
+    pthread_mutex_unlock(&ring_lock);
+    if (!ring.buf) {
+        cprof__fail("cprof_flight_start: cannot map %zu bytes: %s", max_bytes, strerror(errno));
+        goto out;
+    }
     /* Event buffers: a quarter of the ring, at least 1 MiB: they only hold
      * what has not been flushed yet (20 ms worth). */
     size_t buffers = max_bytes / 4 > (1 << 20) ? max_bytes / 4 : (1 << 20);
-    if (cprof__trace_begin(&ring_sink, NULL, buffers) < 0)
+    if (cprof__trace_begin(&ring_sink, NULL, buffers) < 0) {
+        ring_close(NULL);
         goto out;
+    }
     /* After the tracer has chosen its clock (TSC or ns). */
     ns_per_tick = (double)cprof__trace_ticks_to_ns(1000000000) / 1e9;
     atomic_store(&recording, 1);
@@ -616,13 +779,9 @@ static void atfork_child(void)
     atomic_store(&recording, 0);
     atomic_store(&ntriggers, 0);
     /* The ring is the parent's history (its string ids name the parent's
-     * strings): a child that starts its own recorder starts empty. The
-     * memory is dropped, not freed: the child's allocator is fine, but the
-     * chunks are the parent's business. */
-    ring.head = ring.tail = NULL;
-    ring.bytes = 0;
-    ring.cur = NULL;
-    ring.cur_len = ring.cur_cap = 0;
+     * strings): a child that starts its own recorder starts empty. Its
+     * copy of the mapping is unmapped (the parent's stays). */
+    ring_unmap();
     atomic_store(&requested, 0);
     last_triggered_ns = INT64_MIN / 2;
     memset(tasks, 0, sizeof tasks);

@@ -15,8 +15,12 @@ void cprof__flight_init(void);
 int cprof__flight_running(void);
 
 /* A snapshot of what is in memory now, as a complete trace, into a malloc'd
- * buffer; `note` says why (a NOTE record). 0, or -1 (one at a time). */
+ * buffer of exactly its size (about max_bytes more in memory while it is
+ * held); `note` says why (a NOTE record). 0, or -1 (one at a time). */
 int cprof__flight_snapshot(const char *note, uint8_t **out, size_t *out_len);
+/* The same, written to `fd` from the ring as it is, through a 64 KiB
+ * staging buffer: no copy of the ring. */
+int cprof__flight_snapshot_fd(const char *note, int fd);
 
 /* Latency triggers, fed by trace.c. Cheap when no trigger is set. */
 int cprof__flight_watching(void);

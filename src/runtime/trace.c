@@ -731,6 +731,8 @@ static void drain_full(struct recbuf *r)
         if (pool[i - 1].gen == atomic_load(&generation) && pool[i - 1].len)
             record_buffer(r, &pool[i - 1]);
         pool[i - 1].len = 0;
+        if (r->len >= BUFFER_BYTES) /* a buffer at a time: r never holds a whole flush */
+            send_records(r, 0);
     }
     for (size_t k = n; k-- > 0;) {
         struct tbuf *b = &pool[order[k]];
@@ -738,6 +740,8 @@ static void drain_full(struct recbuf *r)
             record_buffer(r, b);
         b->len = 0;
         list_push(&free_list, order[k]);
+        if (r->len >= BUFFER_BYTES)
+            send_records(r, 0);
     }
     free(order);
 }

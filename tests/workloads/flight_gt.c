@@ -10,8 +10,10 @@
  *   flight_gt flood FILE MiB S on|off
  *                                  2 threads in tight region loops for S s,
  *                                  with the recorder (min_age 60 s, so size
- *                                  binds) or without; VmRSS sampled; with it,
- *                                  a snapshot to FILE while they still run
+ *                                  binds) or without; VmRSS sampled, and its
+ *                                  peak (VmHWM) while recording and while a
+ *                                  snapshot goes to FILE (the threads still
+ *                                  running)
  *   flight_gt many DIR             8 threads write; 20 snapshots meanwhile
  *   flight_gt storm DIR            4 threads, slow regions for 2.5 s, a
  *                                  trigger with min_age 1 s: files counted
@@ -81,18 +83,42 @@ static void die(const char *what)
     exit(1);
 }
 
-/* VmRSS of this process, KiB. */
-static long rss_kib(void)
+/* A line of /proc/self/status, KiB ("VmRSS:", or "VmHWM:", the peak). */
+static long status_kib(const char *key)
 {
     FILE *f = fopen("/proc/self/status", "re");
     char line[256];
     long kib = -1;
+    size_t n = strlen(key);
     while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %ld", &kib) == 1)
+        if (!strncmp(line, key, n) && sscanf(line + n, "%ld", &kib) == 1)
             break;
     if (f)
         fclose(f);
     return kib;
+}
+
+/* VmRSS of this process, KiB. */
+static long rss_kib(void)
+{
+    return status_kib("VmRSS:");
+}
+
+/* The peak VmRSS since the last reset_peak (or -1 where the kernel cannot
+ * reset it): catches what sampling between two reads would miss. */
+static int peak_ok = 1;
+static void reset_peak(void)
+{
+    FILE *f = fopen("/proc/self/clear_refs", "we");
+    if (!f || fputs("5", f) < 0)
+        peak_ok = 0;
+    if (f && fclose(f) != 0)
+        peak_ok = 0;
+}
+
+static long peak_kib(void)
+{
+    return peak_ok ? status_kib("VmHWM:") : -1;
 }
 
 static int count_files(const char *dir, const char *prefix)
@@ -244,6 +270,7 @@ static int mode_flood(const char *file, long mib, double seconds, int on)
     if (on && cprof_flight_start(60000, (size_t)mib * MIB) != 0)
         die("cprof_flight_start");
     long rss_started = rss_kib();
+    reset_peak();
     pthread_t t[2];
     for (int i = 0; i < 2; i++)
         pthread_create(&t[i], NULL, flood_thread, NULL);
@@ -257,12 +284,18 @@ static int mode_flood(const char *file, long mib, double seconds, int on)
         if (!rss_1s && now_ns() - t0 >= 1000000000)
             rss_1s = r;
     }
+    /* The ring full, the threads still writing: the peak so far, then the
+     * peak while the snapshot is written (the threads still writing). */
+    long rss_full = rss_kib();
+    long peak_recording = peak_kib();
+    reset_peak();
     int rc = 0;
     if (on) {
         rc = cprof_flight_write(file);
         if (rc != 0)
             fprintf(stderr, "flight_gt: cprof_flight_write: %s\n", cprof_last_error());
     }
+    long peak_write = peak_kib();
     long rss_after_write = rss_kib();
     if (rss_after_write > rss_max)
         rss_max = rss_after_write;
@@ -272,9 +305,10 @@ static int mode_flood(const char *file, long mib, double seconds, int on)
     if (on)
         cprof_flight_stop();
     printf("iterations %llu\nrss_start_kib %ld\nrss_started_kib %ld\nrss_1s_kib %ld\n"
-           "rss_max_kib %ld\nrss_after_write_kib %ld\nwrite_rc %d\n",
+           "rss_max_kib %ld\nrss_full_kib %ld\nrss_after_write_kib %ld\n"
+           "peak_recording_kib %ld\npeak_write_kib %ld\nwrite_rc %d\n",
            (unsigned long long)atomic_load(&flood_iterations), rss_start, rss_started, rss_1s,
-           rss_max, rss_after_write, rc);
+           rss_max, rss_full, rss_after_write, peak_recording, peak_write, rc);
     return rc == 0 ? 0 : 1;
 }
 
