@@ -40,9 +40,10 @@
  * so the program's thread never waits for a file. At most one triggered
  * snapshot per min_age.
  *
- * HTTP answers from one buffer (MHD_create_response_from_buffer), so
- * cprof__flight_snapshot makes one, of exactly the snapshot's size; files
- * (cprof_flight_write, triggers, signals) get cprof__flight_snapshot_fd.
+ * Files (cprof_flight_write, triggers, signals, and HTTP, which answers
+ * from an unlinked temporary file) get cprof__flight_snapshot_fd;
+ * cprof__flight_snapshot makes one buffer of exactly the snapshot's size,
+ * HTTP's fallback where no temporary file can be made.
  *
  * Locking: `ring_lock` protects the ring (a snapshot holds it while it
  * writes the ring out); `snapshot_lock` makes snapshots one at a time;
@@ -276,7 +277,7 @@ static const struct cprof_trace_sink ring_sink = {ring_header, ring_write, ring_
 
 /* Where a snapshot goes: a file descriptor, through a small staging
  * buffer (pieces can be small), or one malloc'd buffer of exactly the
- * snapshot's size (for HTTP, which answers from one buffer). */
+ * snapshot's size (HTTP's fallback). */
 struct out {
     int fd; /* -1: into mem */
     uint8_t *mem;

@@ -61,16 +61,10 @@ static long max_seconds = DEFAULT_MAX_SECS;
 
 /* ---- Answers ----------------------------------------------------------------------- */
 
-static enum MHD_Result answer(struct MHD_Connection *c, unsigned status, const char *type,
-                              void *body, size_t len, int must_free, const char *filename)
+/* Queues response r (which it destroys) with cprof's headers. */
+static enum MHD_Result queue(struct MHD_Connection *c, unsigned status, struct MHD_Response *r,
+                             const char *type, const char *filename)
 {
-    struct MHD_Response *r = MHD_create_response_from_buffer(
-        len, body, must_free ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_MUST_COPY);
-    if (!r) {
-        if (must_free)
-            free(body);
-        return MHD_NO;
-    }
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(r, "Content-Type", type);
     if (filename) {
@@ -85,6 +79,19 @@ static enum MHD_Result answer(struct MHD_Connection *c, unsigned status, const c
     enum MHD_Result res = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     return res;
+}
+
+static enum MHD_Result answer(struct MHD_Connection *c, unsigned status, const char *type,
+                              void *body, size_t len, int must_free, const char *filename)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(
+        len, body, must_free ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_MUST_COPY);
+    if (!r) {
+        if (must_free)
+            free(body);
+        return MHD_NO;
+    }
+    return queue(c, status, r, type, filename);
 }
 
 static enum MHD_Result answer_text(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
@@ -360,6 +367,25 @@ static enum MHD_Result serve_flight(struct MHD_Connection *c)
         return answer_text(
             c, MHD_HTTP_NOT_FOUND,
             "The flight recorder is not running (cprof run -flightrecorder=AGE,SIZE)\n");
+    /* Into an unlinked file that libmicrohttpd sends from (and closes): the
+     * snapshot then sits in the page cache, not in the process's memory, so
+     * the recorder keeps to its bound (max_bytes + its buffer pool) while a
+     * slow client reads. Where no such file can be made, a buffer. */
+    const char *dir = getenv("TMPDIR");
+    int fd = open(dir && *dir ? dir : "/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+        if (cprof__flight_snapshot_fd("snapshot asked for over HTTP", fd) < 0) {
+            close(fd);
+            return answer_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "%s\n", cprof_last_error());
+        }
+        off_t size = lseek(fd, 0, SEEK_END);
+        struct MHD_Response *r = size < 0 ? NULL : MHD_create_response_from_fd((uint64_t)size, fd);
+        if (!r) {
+            close(fd);
+            return MHD_NO;
+        }
+        return queue(c, MHD_HTTP_OK, r, "application/octet-stream", "flightrecorder.cpt");
+    }
     uint8_t *buf = NULL;
     size_t len = 0;
     int rc = cprof__flight_snapshot("snapshot asked for over HTTP", &buf, &len);
