@@ -45,6 +45,10 @@ run_one() { # CONFIG SECONDS -> prints "requests instructions" for the whole run
     trace) env=(CPROF_TRACE="$OUT/trace.cpt") ;;
     flight) env=(CPROF_FLIGHTRECORDER=5s,16MiB) ;;
     esac
+    # Emptied here, not by the redirection below: that happens in the
+    # background child, possibly after the loop below has read the last
+    # run's port from it.
+    : >"$OUT/log"
     env "${env[@]}" valgrind --tool=callgrind --callgrind-out-file="$OUT/cg.$config" \
         --trace-children=no "$SERVER" -fixed -port=0 2>"$OUT/log" &
     local pid=$! port=

@@ -50,6 +50,10 @@ run_one() { # CONFIG ROUND -> appends "reqs p50 p99" to $OUT/CONFIG
     *+flight) pre=("$CPROF" run -flightrecorder=5s,16MiB --) ;;
     *) pre=("$CPROF" run --) ;; # the same preload in every row: only the feature differs
     esac
+    # Emptied here, not by the redirection below: that happens in the
+    # background child, possibly after the loop below has read the last
+    # run's port from it.
+    : >"$OUT/log"
     "${pre[@]}" "$SERVER" -port=0 "${flags[@]}" 2>"$OUT/log" &
     local pid=$! port=
     for _ in $(seq 100); do
