@@ -275,7 +275,9 @@ static void check_perf(struct machine *m)
         m->perf_errno = errno;
         line("warn",
              "perf_event_open (task clock): refused (%s): cprof samples with POSIX CPU "
-             "timers instead",
+             "timers instead, thread dumps signal running threads (a call they enter just "
+             "then may return EINTR), and the wall-clock profile has no stacks for running "
+             "threads",
              strerror(errno));
         if (errno == EACCES || errno == EPERM)
             fix("to sample with perf events (rates above the kernel tick, exact per-thread "
