@@ -12,6 +12,7 @@
 #include "heap_write.h"
 #include "trace.h"
 #include "settings.h"
+#include "stackask.h"
 #include "sync.h"
 #include "threads.h"
 #include "unwind.h"
@@ -43,11 +44,12 @@ __attribute__((constructor)) static void cprof_init(void)
     cprof__cpu_init();
     cprof__wall_init();
     cprof__flight_init();
+    cprof__stackask_init();
     cprof__exec_init();
     cprof__settings_apply();
     /* Thread dumps and threadcreate work in every process cprof is in, as
      * Go's goroutine dump does: waits record their state (a look at the
-     * lock word more per mutex lock), pthread_create its caller's stack. */
+     * mutex's owner more per lock), pthread_create its caller's stack. */
     cprof__sync_consumer(CPROF_SYNC_STATE, 1);
     cprof__threads_track_creation();
 }

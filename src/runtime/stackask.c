@@ -229,6 +229,26 @@ int cprof__stack_ask_take(int slot, uint64_t *pcs, int max, int give_up)
     return n;
 }
 
+/* A child forked while a thread of its parent asked holds a copy of
+ * ask_lock taken, and questions to threads it does not have: it starts
+ * with none. */
+static void atfork_child(void)
+{
+    pthread_mutex_init(&ask_lock, NULL);
+    for (int i = 0; i < CPROF_ASK_MAX; i++) {
+        if (slots[i].owned && slots[i].fd >= 0)
+            close(slots[i].fd);
+        slots[i].owned = 0;
+        slots[i].fd = -1;
+        atomic_store(&slots[i].ticket, 0);
+    }
+}
+
+void cprof__stackask_init(void)
+{
+    pthread_atfork(NULL, NULL, atfork_child);
+}
+
 int cprof__stack_ask(struct cprof_stack_answer *q, int n, int64_t wait_ns, int allow_signal)
 {
     int slot[CPROF_ASK_MAX], got = 0;

@@ -42,6 +42,9 @@ int cprof__stack_ask_post(pid_t tid, int allow_signal);
  * (then -1 when it was not answered). */
 int cprof__stack_ask_take(int slot, uint64_t *pcs, int max, int give_up);
 
+/* Registers the fork handler; called once by the library constructor. */
+void cprof__stackask_init(void);
+
 /* How the next ask will be made (probes perf once). */
 enum cprof_ask_mode cprof__stack_ask_mode(void);
 
