@@ -36,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <ucontext.h>
@@ -57,6 +58,8 @@ struct slot {
     int n;                   /* the answer, written by the handler */
     uint64_t pcs[CPROF_MAX_FRAMES];
     int owned, fd; /* the asker's, under ask_lock */
+    dev_t dev;     /* fd's identity, checked before closing it */
+    ino_t ino;
 };
 
 static struct slot slots[CPROF_ASK_MAX];
@@ -163,6 +166,16 @@ static int64_t now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* Closes a question's counter, if the descriptor is still ours: a program
+ * that closed every descriptor (close_range) may have reused the number. */
+static void close_counter(struct slot *s)
+{
+    struct stat st;
+    if (s->fd >= 0 && fstat(s->fd, &st) == 0 && st.st_dev == s->dev && st.st_ino == s->ino)
+        close(s->fd);
+    s->fd = -1;
+}
+
 /* Takes a free slot for tid and arms it; the slot, or -1. Under ask_lock. */
 static int post_locked(pid_t tid, int allow_signal)
 {
@@ -178,6 +191,11 @@ static int post_locked(pid_t tid, int allow_signal)
     slots[i].fd = -1;
     if (user_only)
         slots[i].fd = arm_one_shot(tid);
+    struct stat st;
+    if (slots[i].fd >= 0 && fstat(slots[i].fd, &st) == 0) {
+        slots[i].dev = st.st_dev;
+        slots[i].ino = st.st_ino;
+    }
     if (user_only ? slots[i].fd < 0 : syscall(SYS_tgkill, getpid(), tid, STACK_SIGNAL) < 0) {
         atomic_store(&slots[i].ticket, 0); /* the thread is gone */
         return -1;
@@ -204,9 +222,7 @@ static int end_locked(int slot, uint64_t *pcs, int max)
 {
     struct slot *s = &slots[slot];
     /* Closed first: no new signal once the slot is free. */
-    if (s->fd >= 0)
-        close(s->fd);
-    s->fd = -1;
+    close_counter(s);
     s->owned = 0;
     uint64_t t = atomic_load(&s->ticket);
     if (!(t & (TICKET_BUSY | TICKET_DONE)) && atomic_compare_exchange_strong(&s->ticket, &t, 0))
@@ -236,8 +252,8 @@ static void atfork_child(void)
 {
     pthread_mutex_init(&ask_lock, NULL);
     for (int i = 0; i < CPROF_ASK_MAX; i++) {
-        if (slots[i].owned && slots[i].fd >= 0)
-            close(slots[i].fd);
+        if (slots[i].owned)
+            close_counter(&slots[i]);
         slots[i].owned = 0;
         slots[i].fd = -1;
         atomic_store(&slots[i].ticket, 0);
