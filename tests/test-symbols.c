@@ -510,6 +510,46 @@ static void maps_path_of(const void *addr, char *out, size_t outlen)
         fclose(maps);
 }
 
+/* Regression: the frames of one pc named their functions by pointer into an
+ * array that a later frame of the same pc could grow (realloc), so the first
+ * frame's name was read after free (a thread dump crashed on it). For every
+ * k, a fresh symbolizer names k other functions first, then the inlined pc,
+ * whose two frames add two functions: for some k the array grows between
+ * them. Under AddressSanitizer a read after free fails at once; without it,
+ * the names are checked. */
+static void test_frames_survive_growth(uintptr_t pc_inline)
+{
+    void *others[] = {(void *)strlen,   (void *)strcmp, (void *)memcpy,  (void *)malloc,
+                      (void *)free,     (void *)printf, (void *)qsort,   (void *)fopen,
+                      (void *)fclose,   (void *)strtol, (void *)atoi,    (void *)getenv,
+                      (void *)puts,     (void *)fputs,  (void *)fwrite,  (void *)fread,
+                      (void *)snprintf, (void *)strchr, (void *)strrchr, (void *)memset,
+                      (void *)strncmp,  (void *)strstr, (void *)calloc,  (void *)realloc,
+                      (void *)abort,    (void *)exit,   (void *)fflush,  (void *)fgets,
+                      (void *)sscanf,   (void *)strdup, (void *)memmove, (void *)memcmp,
+                      (void *)strtoul,  (void *)atof,   (void *)rand,    (void *)srand};
+    enum { NOTHERS = sizeof others / sizeof others[0] };
+    for (int k = 0; k <= NOTHERS; k++) {
+        cprof_symbolizer *s = cprof__symbolizer_new();
+        if (s == NULL)
+            return;
+        char text[512];
+        for (int i = 0; i < k; i++)
+            cprof__symbolize_text(s, (uint64_t)(uintptr_t)others[i], text, sizeof text);
+        const char *funcs[8], *files[8];
+        int64_t lines[8];
+        int n = cprof__symbolize_frames(s, pc_inline, funcs, files, lines, 8);
+#ifndef SYMTEST_STRIPPED
+        CHECK(n == 2 && !strcmp(funcs[0], "symtest_inner") && !strcmp(funcs[1], "symtest_outer"),
+              "after %d other functions, the inlined pc gives %d frames (%s, %s)", k, n,
+              n > 0 ? funcs[0] : "-", n > 1 ? funcs[1] : "-");
+#else
+        (void)n;
+#endif
+        cprof__symbolizer_free(s);
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 4 && strcmp(argv[1], "--cost") == 0) {
@@ -714,6 +754,7 @@ int main(int argc, char **argv)
     dlclose(hg);
 
     test_maps_table();
+    test_frames_survive_growth(pc_inline);
 
     if (failures) {
         fprintf(stderr, "%d check(s) failed\n", failures);

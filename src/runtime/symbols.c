@@ -202,8 +202,11 @@ struct fn {
 };
 
 /* One function at a pc (several when inlined), with the line in it. */
+/* A frame names its function by index into s->fns, not by pointer: a
+ * later frame of the same pc may add a function, and growing s->fns moves
+ * it (a pointer kept here was read after free: a crash in a thread dump). */
 struct frame {
-    struct fn *fn;
+    size_t fn;
     int64_t line;
 };
 
@@ -1062,7 +1065,7 @@ static int push_line(cprof_symbolizer *s, size_t *n, struct fn *f, int64_t line)
 {
     if (grow((void **)&s->frames, &s->capframes, *n + 1, sizeof *s->frames) != 0)
         return -1;
-    s->frames[(*n)++] = (struct frame){f, line};
+    s->frames[(*n)++] = (struct frame){(size_t)(f - s->fns), line};
     return 0;
 }
 
@@ -1173,7 +1176,7 @@ uint64_t cprof__symbolize(cprof_symbolizer *s, cprof_pb *pb, uint64_t pc)
     if (grow((void **)&s->lines, &s->caplines, nl, sizeof *s->lines) != 0)
         nl = 0;
     for (size_t i = 0; i < nl; i++)
-        s->lines[i] = (cprof_pb_line){fn_id(s, pb, s->frames[i].fn), s->frames[i].line};
+        s->lines[i] = (cprof_pb_line){fn_id(s, pb, &s->fns[s->frames[i].fn]), s->frames[i].line};
     id = cprof_pb_location(pb, m ? m->pb_id : 0, pc, s->lines, nl);
     if (pc != 0)
         map_put(&s->locs, pc, id); /* on failure, only the cache is lost */
@@ -1187,7 +1190,7 @@ int cprof__symbolize_text(cprof_symbolizer *s, uint64_t pc, char *buf, size_t le
     size_t used = 0;
     buf[0] = '\0';
     for (size_t i = 0; i < nl && used < len; i++) {
-        const struct fn *f = s->frames[i].fn;
+        const struct fn *f = &s->fns[s->frames[i].fn];
         const char *file = f->file ? strrchr(f->file, '/') : NULL;
         file = file ? file + 1 : f->file;
         int w = file && s->frames[i].line
@@ -1212,8 +1215,9 @@ int cprof__symbolize_frames(cprof_symbolizer *s, uint64_t pc, const char **funcs
     size_t nl = m && s->objs[m->obj].mod ? resolve(s, &s->objs[m->obj], pc) : 0;
     int n = 0;
     for (size_t i = 0; i < nl && n < max; i++, n++) {
-        funcs[n] = s->frames[i].fn->name;
-        files[n] = s->frames[i].fn->file ? s->frames[i].fn->file : "";
+        const struct fn *f = &s->fns[s->frames[i].fn];
+        funcs[n] = f->name;
+        files[n] = f->file ? f->file : "";
         lines[n] = s->frames[i].line;
     }
     return n;
