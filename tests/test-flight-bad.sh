@@ -55,6 +55,6 @@ warned '"nogt" is not NAME>DURATION' CPROF_FLIGHTRECORDER=5s,1MiB CPROF_FLIGHT_T
 warned 'CPROF_FLIGHT_SIGNAL=BOGUS: not a signal' CPROF_FLIGHTRECORDER=5s,1MiB CPROF_FLIGHT_SIGNAL=BOGUS
 # A value of the right form that the library refuses: cprof run passes it on.
 run_cprof 0 -flightrecorder=5s,1KiB -- /bin/true
-grep -q 'max_bytes must be at least 64 KiB' "$T/err" ||
+grep -q 'max_bytes must be at least 256 KiB' "$T/err" ||
     fail "cprof run -flightrecorder=5s,1KiB: stderr: $(cat "$T/err")"
 note "bad flags: refused by cprof run; set by hand, warned and the program ran"

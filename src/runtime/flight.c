@@ -4,29 +4,31 @@
  * ring written on demand (API, HTTP, a signal) or by themselves when a task
  * or region runs slower than a threshold.
  *
- * The ring: one mapping of max_bytes, made at start and touched as it fills,
- * holding pieces (a small header and the records of one sink write: the
- * writer sends a flush, every 20 ms, one event buffer at a time) end to end,
- * wrapping. Before a piece is added, the oldest pieces are dropped until it
- * fits, so the ring never holds more than max_bytes; and while the piece
- * after the oldest is itself older than min_age, the oldest is dropped
- * (history of at least min_age is kept while it fits; max_bytes wins). A
- * write larger than the whole ring is cut at record boundaries. Nothing is
- * assembled outside the ring: a flush goes from the event buffers through
- * the writer's one-buffer staging (trace.c) straight into it.
+ * The ring: one mapping of `cap` bytes (max_bytes less the tracer's budget
+ * for buffers not yet drained, below), made at start and touched as it
+ * fills, holding pieces (a small header and the records of one sink write:
+ * the writer sends a flush, every 20 ms or when woken, one event buffer at
+ * a time) end to end, wrapping. Before a piece is added, the oldest pieces
+ * are dropped until it fits, so the ring never holds more than cap; and
+ * while the piece after the oldest is itself older than min_age, the oldest
+ * is dropped (history of at least min_age is kept while it fits; max_bytes
+ * wins). A write larger than the whole ring is cut at record boundaries.
+ * Nothing is assembled outside the ring: a flush goes from the event
+ * buffers through the writer's one-buffer staging (trace.c) straight into it.
  *
- * Memory bound: max_bytes (the ring) + the tracer's event buffer pool
- * (max_bytes / 4, at least 1 MiB; mapped once, touched as used). The pool is
- * what the issue's "one chunk per thread" is for cprof: each thread writes
- * into a 64 KiB buffer of its own, and full buffers wait there for the
- * writer (at most 20 ms); they all come from the pool, so it bounds them for
- * any number of threads (a thread that finds it empty loses events, counted).
+ * Memory bound, the issue's: max_bytes + one chunk per thread. max_bytes
+ * holds the ring and an eighth of max_bytes (pending_bytes) for event
+ * buffers handed to the writer and not drained yet: a thread whose buffer
+ * fills while that many wait loses its events (counted) rather than wait,
+ * and the writer is woken when half of it waits (trace.c). The chunk per
+ * thread is the 64 KiB buffer each tracing thread writes into.
  * A snapshot adds its own working memory, which does not depend on
  * max_bytes: the records that close it (strings, stacks, symbols: the
  * symbolizer peaks at ~17 MiB here, freed after), a copy of the events not
- * yet in the ring (one buffer per thread, typically; at most the pool), and
- * a 64 KiB staging buffer; the ring itself is written to the file from where
- * it is. tests/test-flight-flood.sh checks the bound on VmHWM.
+ * yet in the ring (the threads' buffers, and those handed over since the
+ * flush that precedes the snapshot), and a 64 KiB staging buffer; the ring
+ * itself is written to the file from where it is.
+ * tests/test-flight-flood.sh checks the bound on VmHWM.
  *
  * A snapshot is the trace header, the chunks, and then what makes them a
  * complete trace on their own: every string, thread names, the stacks and
@@ -75,8 +77,10 @@
 #include "trace.h"
 #include "trace_format.h"
 
-#define MAX_TRIGGERS 16
-#define TASK_SLOTS   4096
+#define MAX_TRIGGERS        16
+#define FLIGHT_BUFFER_BYTES TRACE_BUFFER_BYTES
+#define FLIGHT_MIN_BYTES    (256 * 1024) /* a ring of 3 event buffers, 1 pending */
+#define TASK_SLOTS          4096
 
 /* A piece of the ring: the records of one sink write (a flush sends one
  * piece per event buffer drained, trace.c), after this header. */
@@ -90,16 +94,17 @@ static pthread_mutex_t ring_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t snapshot_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t api_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
-    uint8_t *buf; /* max_bytes, mapped at start: headers and records, wrapping */
+    uint8_t *buf; /* cap bytes, mapped at start: headers and records, wrapping */
     size_t head;  /* offset of the oldest piece's header */
-    size_t used;  /* bytes in use from head, headers included (<= max_bytes) */
+    size_t used;  /* bytes in use from head, headers included (<= cap) */
     size_t bytes; /* of records (what a snapshot carries) */
     size_t npieces;
     uint64_t too_big; /* records larger than the whole ring, dropped */
     uint8_t *header;
     size_t header_len;
     uint64_t min_age_ns;
-    size_t max_bytes;
+    size_t cap;       /* max_bytes - pending_bytes */
+    size_t max_bytes; /* the user's: a snapshot stays within it */
 } ring;
 static _Atomic int recording;
 
@@ -134,11 +139,11 @@ static uint64_t mono_ns(void)
 
 /* ---- The ring (the tracer's sink) ------------------------------------------------------ */
 
-/* Ring lock held for all of these. Offsets wrap at max_bytes. */
+/* Ring lock held for all of these. Offsets wrap at cap. */
 static void ring_copy_in(size_t at, const void *src, size_t n)
 {
-    at %= ring.max_bytes;
-    size_t first = n < ring.max_bytes - at ? n : ring.max_bytes - at;
+    at %= ring.cap;
+    size_t first = n < ring.cap - at ? n : ring.cap - at;
     memcpy(ring.buf + at, src, first);
     memcpy(ring.buf, (const uint8_t *)src + first, n - first);
 }
@@ -146,8 +151,8 @@ static void ring_copy_in(size_t at, const void *src, size_t n)
 static struct piece piece_at(size_t at)
 {
     struct piece p;
-    at %= ring.max_bytes;
-    size_t first = PIECE_HDR < ring.max_bytes - at ? PIECE_HDR : ring.max_bytes - at;
+    at %= ring.cap;
+    size_t first = PIECE_HDR < ring.cap - at ? PIECE_HDR : ring.cap - at;
     memcpy(&p, ring.buf + at, first);
     memcpy((uint8_t *)&p + first, ring.buf, PIECE_HDR - first);
     return p;
@@ -155,7 +160,7 @@ static struct piece piece_at(size_t at)
 
 static size_t piece_next(size_t at, const struct piece *p)
 {
-    return (at + PIECE_HDR + p->len) % ring.max_bytes;
+    return (at + PIECE_HDR + p->len) % ring.cap;
 }
 
 static void drop_oldest(void)
@@ -181,13 +186,13 @@ static void evict_aged(uint64_t now)
     }
 }
 
-/* Adds records (n + PIECE_HDR <= max_bytes) as a piece, evicting the
- * oldest pieces first, so that the ring never holds more than max_bytes. */
+/* Adds records (n + PIECE_HDR <= cap) as a piece, evicting the oldest
+ * pieces first, so that the ring never holds more than cap. */
 static void ring_store(const uint8_t *records, size_t n, uint64_t now)
 {
     if (!n)
         return;
-    while (ring.npieces && ring.max_bytes - ring.used < PIECE_HDR + n)
+    while (ring.npieces && ring.cap - ring.used < PIECE_HDR + n)
         drop_oldest();
     size_t at = ring.head + ring.used;
     struct piece p = {now, n};
@@ -226,7 +231,7 @@ static int ring_write(void *arg, const void *bytes, size_t len, int chunk_end)
     }
     uint64_t now = mono_ns();
     evict_aged(now);
-    size_t most = ring.max_bytes - PIECE_HDR;
+    size_t most = ring.cap - PIECE_HDR;
     if (len <= most) {
         ring_store(p, len, now);
     } else {
@@ -256,7 +261,7 @@ static int ring_write(void *arg, const void *bytes, size_t len, int chunk_end)
 static void ring_unmap(void)
 {
     if (ring.buf)
-        munmap(ring.buf, ring.max_bytes);
+        munmap(ring.buf, ring.cap);
     ring.buf = NULL;
     ring.head = ring.used = ring.bytes = ring.npieces = 0;
 }
@@ -344,8 +349,8 @@ static int out_pieces(struct out *o, size_t at, size_t n)
     int rc = 0;
     for (; n && rc == 0; n--) {
         struct piece p = piece_at(at);
-        size_t from = (at + PIECE_HDR) % ring.max_bytes;
-        size_t first = p.len < ring.max_bytes - from ? p.len : ring.max_bytes - from;
+        size_t from = (at + PIECE_HDR) % ring.cap;
+        size_t first = p.len < ring.cap - from ? p.len : ring.cap - from;
         rc = out_put(o, ring.buf + from, first);
         if (rc == 0 && first < p.len)
             rc = out_put(o, ring.buf, p.len - first);
@@ -718,11 +723,21 @@ int cprof__flight_on_signal(int sig, const char *pattern)
 /* ---- Start and stop
  * ------------------------------------------------------------------------------ */
 
+/* The part of max_bytes for event buffers handed to the writer and not yet
+ * in the ring: an eighth, in whole 64 KiB buffers, at least one. The writer
+ * is woken when half of it waits, so that even a flood is drained about as
+ * fast as it comes (tests/test-flight-flood.sh). */
+static size_t pending_bytes(size_t max_bytes)
+{
+    size_t buffers = max_bytes / 8 / FLIGHT_BUFFER_BYTES;
+    return (buffers ? buffers : 1) * FLIGHT_BUFFER_BYTES;
+}
+
 CPROF_API int cprof_flight_start(uint64_t min_age_ms, size_t max_bytes)
 {
-    if (max_bytes < 64 * 1024)
-        return cprof__fail("cprof_flight_start: max_bytes must be at least 64 KiB, not %zu",
-                           max_bytes);
+    if (max_bytes < FLIGHT_MIN_BYTES)
+        return cprof__fail("cprof_flight_start: max_bytes must be at least %d KiB, not %zu",
+                           FLIGHT_MIN_BYTES / 1024, max_bytes);
     if (min_age_ms == 0)
         return cprof__fail("cprof_flight_start: min_age_ms must be more than 0");
     pthread_mutex_lock(&api_lock);
@@ -735,19 +750,17 @@ CPROF_API int cprof_flight_start(uint64_t min_age_ms, size_t max_bytes)
     ring_unmap(); /* a child's copy of its parent's (atfork_child) */
     ring.min_age_ns = min_age_ms * 1000000;
     ring.max_bytes = max_bytes;
+    ring.cap = max_bytes - pending_bytes(max_bytes);
     /* Touched as it fills: resident memory follows what the ring holds. */
-    void *mem = mmap(NULL, max_bytes, PROT_READ | PROT_WRITE,
+    void *mem = mmap(NULL, ring.cap, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     ring.buf = mem == MAP_FAILED ? NULL : mem;
     pthread_mutex_unlock(&ring_lock);
     if (!ring.buf) {
-        cprof__fail("cprof_flight_start: cannot map %zu bytes: %s", max_bytes, strerror(errno));
+        cprof__fail("cprof_flight_start: cannot map %zu bytes: %s", ring.cap, strerror(errno));
         goto out;
     }
-    /* Event buffers: a quarter of the ring, at least 1 MiB: they only hold
-     * what has not been flushed yet (20 ms worth). */
-    size_t buffers = max_bytes / 4 > (1 << 20) ? max_bytes / 4 : (1 << 20);
-    if (cprof__trace_begin(&ring_sink, NULL, buffers) < 0) {
+    if (cprof__trace_begin(&ring_sink, NULL, pending_bytes(max_bytes)) < 0) {
         ring_close(NULL);
         goto out;
     }

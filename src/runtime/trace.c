@@ -4,13 +4,22 @@
  *
  * Recording: each thread writes events into a buffer of its own (64 KiB,
  * taken from a pool mapped once), without locks: a few bytes per event
- * (type, time delta and arguments as varints). A full buffer is pushed on
- * a lock-free list that the writer thread drains into the file every 20 ms
- * (or, for the flight recorder, into a ring in memory: flight.c). The pool
- * bounds memory; when it is empty, events are counted as lost, per thread,
- * and the count travels in the file. The pool is never unmapped, so a thread
- * that is still writing when tracing stops can never touch freed memory; its
- * buffer belongs to an older generation and is simply not used again.
+ * (type, time delta and arguments as varints). A full buffer is handed over
+ * on a lock-free list that the writer thread drains into the file every
+ * 20 ms (or, for the flight recorder, into a ring in memory: flight.c).
+ *
+ * Memory: one buffer per thread that traces, plus the handed-over buffers
+ * the writer has not drained yet, at most `pending_max` of them (the
+ * session's max_bytes). A thread whose buffer is full while that many wait
+ * keeps its buffer and loses its events (counted, per thread; the count
+ * travels in the file) until the writer catches up: it never waits for the
+ * writer. The hand-over that fills half of pending_max wakes the writer
+ * early, so that a flood drains in time. The pool is mapped once, large
+ * (untouched pages cost nothing), and handed out lowest index first with
+ * drained buffers reused first, so that resident memory follows the buffers
+ * in use. It is never unmapped, so a thread that is still writing when
+ * tracing stops can never touch freed memory; its buffer belongs to an
+ * older generation and is simply not used again.
  *
  * Time: the TSC where the kernel says it is constant and does not stop
  * (constant_tsc, nonstop_tsc): about 7 ns to read. Otherwise
@@ -28,6 +37,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -53,9 +63,11 @@
 #include "trace_format.h"
 #include "unwind.h"
 
-#define BUFFER_BYTES      (64 * 1024)
+#define BUFFER_BYTES      TRACE_BUFFER_BYTES
 #define MAX_EVENT         (16 + 1024) /* the largest event: a log of 1 KiB */
 #define FLUSH_EVERY_NS    (20 * 1000000LL)
+#define THREAD_BUFFERS    1024 /* threads with a buffer of their own, beyond the budget */
+#define POOL_MIN_PENDING  (64 * 1024 * 1024 / BUFFER_BYTES) /* the largest default budget */
 #define SCHED_EVERY_TICKS 50      /* 1 s: SCHED records of every live thread */
 #define SCHED_MIN_LIFE_NS 1000000 /* a thread's SCHED record as it ends: if it lived 1 ms */
 
@@ -93,8 +105,12 @@ struct thread_state {
 static __thread struct thread_state self __attribute__((tls_model("initial-exec")));
 
 static struct tbuf *pool;
-static uint32_t pool_size;
+static uint32_t pool_size;                    /* buffers mapped */
+static _Atomic uint32_t pool_fresh;           /* buffers handed out this session: [0, fresh) */
 static _Atomic uint64_t free_list, full_list; /* tag << 32 | index + 1 */
+static _Atomic uint32_t pending;              /* handed over and not drained yet */
+static uint32_t pending_max;                  /* the session's budget for them */
+static sem_t writer_wake;                     /* posted when pending reaches half of it */
 static _Atomic int tracing;
 static _Atomic uint32_t generation;
 static _Atomic uint64_t events_lost, events_written;
@@ -185,16 +201,48 @@ static uint32_t list_take(_Atomic uint64_t *list)
 
 /* ---- Emitting events ---------------------------------------------------------------------- */
 
+/* A buffer for a thread: a drained one (still in cache, already resident)
+ * or, failing that, one never used this session. Returns index + 1, or 0.
+ * async-signal-safe: CAS loops on memory mapped once. */
+static uint32_t take_buffer(void)
+{
+    uint32_t i = list_pop(&free_list);
+    if (i)
+        return i;
+    uint32_t fresh = atomic_load(&pool_fresh);
+    while (fresh < pool_size)
+        if (atomic_compare_exchange_weak(&pool_fresh, &fresh, fresh + 1))
+            return fresh + 1;
+    return 0;
+}
+
+/* Gives a full buffer to the writer, unless pending_max buffers already wait
+ * for it and `always` is 0: the caller keeps it then. A thread that ends
+ * hands over always (one buffer more, once). The hand-over that reaches
+ * half the budget wakes the writer.
+ * async-signal-safe: atomics, and sem_post (POSIX lists it as safe). */
+static int hand_over(uint32_t index, int always)
+{
+    uint32_t n = atomic_load(&pending);
+    do {
+        if (n >= pending_max && !always)
+            return 0;
+    } while (!atomic_compare_exchange_weak(&pending, &n, n + 1));
+    pool[index].owned = 0;
+    list_push(&full_list, index);
+    if (n + 1 == (pending_max + 1) / 2)
+        sem_post(&writer_wake);
+    return 1;
+}
+
 /* room's slow path: hands the full buffer (if any) to the writer and takes
- * a free one. */
+ * a free one. NULL when the writer has too many waiting (the thread keeps
+ * its full buffer and tries again at its next event) or the pool is used up. */
 static struct tbuf *new_room(uint32_t gen)
 {
-    if (self.buf && self.gen == gen) {
-        struct tbuf *b = &pool[self.buf - 1];
-        b->owned = 0;
-        list_push(&full_list, self.buf - 1); /* full: the writer takes it */
-    }
-    self.buf = list_pop(&free_list);
+    if (self.buf && self.gen == gen && !hand_over(self.buf - 1, 0))
+        return NULL;
+    self.buf = take_buffer();
     self.gen = gen;
     if (!self.buf)
         return NULL;
@@ -586,10 +634,8 @@ void cprof__trace_thread_end(void)
     emit(TRACE_EV_THREAD_END, 0, 0, 0, 0, NULL, 0);
     remember_name();
     uint32_t gen = atomic_load(&generation);
-    if (self.buf && self.gen == gen) {
-        pool[self.buf - 1].owned = 0;
-        list_push(&full_list, self.buf - 1);
-    }
+    if (self.buf && self.gen == gen)
+        hand_over(self.buf - 1, 1);
     self.buf = 0;
 }
 
@@ -718,32 +764,29 @@ static void record_buffer(struct recbuf *r, const struct tbuf *b)
     rec_end(r, at);
 }
 
-/* Writes and frees the full buffers, oldest first. */
+/* Writes and frees the full buffers, oldest first. The list is newest
+ * first; taken whole, it is this thread's alone, and is reversed in place. */
 static void drain_full(struct recbuf *r)
 {
-    uint32_t chain = list_take(&full_list);
-    uint32_t *order = malloc((size_t)pool_size * sizeof *order);
-    size_t n = 0;
-    for (uint32_t i = chain; i && order && n < pool_size; i = pool[i - 1].next)
-        order[n++] = i - 1;
-    for (uint32_t i = chain; i && !order; i = pool[i - 1].next) {
-        /* No memory to put them in order: write them newest first. */
-        if (pool[i - 1].gen == atomic_load(&generation) && pool[i - 1].len)
-            record_buffer(r, &pool[i - 1]);
-        pool[i - 1].len = 0;
-        if (r->len >= BUFFER_BYTES) /* a buffer at a time: r never holds a whole flush */
-            send_records(r, 0);
+    uint32_t chain = list_take(&full_list), oldest = 0;
+    while (chain) {
+        uint32_t next = pool[chain - 1].next;
+        pool[chain - 1].next = oldest;
+        oldest = chain;
+        chain = next;
     }
-    for (size_t k = n; k-- > 0;) {
-        struct tbuf *b = &pool[order[k]];
+    while (oldest) {
+        struct tbuf *b = &pool[oldest - 1];
+        uint32_t next = b->next;
         if (b->gen == atomic_load(&generation) && b->len)
             record_buffer(r, b);
         b->len = 0;
-        list_push(&free_list, order[k]);
-        if (r->len >= BUFFER_BYTES)
+        list_push(&free_list, oldest - 1);
+        atomic_fetch_sub(&pending, 1);
+        if (r->len >= BUFFER_BYTES) /* a buffer at a time: r never holds a whole flush */
             send_records(r, 0);
+        oldest = next;
     }
-    free(order);
 }
 
 static void record_heap(void)
@@ -789,6 +832,25 @@ static void flush_once(struct recbuf *r)
     send_records(r, 1);
 }
 
+/* Sleeps until the next tick, FLUSH_EVERY_NS away; when threads wake it
+ * before (half of pending_max handed over), it drains and sleeps again. */
+static void wait_for_tick(struct recbuf *r)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_nsec += FLUSH_EVERY_NS;
+    if (until.tv_nsec >= 1000000000) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000;
+    }
+    while (atomic_load(&tracing)) {
+        if (sem_clockwait(&writer_wake, CLOCK_MONOTONIC, &until) == 0)
+            flush_once(r);
+        else if (errno != EINTR)
+            return; /* ETIMEDOUT */
+    }
+}
+
 static void *writer_main(void *unused)
 {
     (void)unused;
@@ -804,8 +866,7 @@ static void *writer_main(void *unused)
             cprof__threads_each(record_sched, &r);
             cprof__threads_unlock();
         }
-        struct timespec pause = {0, FLUSH_EVERY_NS};
-        nanosleep(&pause, NULL);
+        wait_for_tick(&r);
         record_heap();
         flush_once(&r);
         if (sink && sink->tick)
@@ -841,10 +902,13 @@ int cprof__trace_begin(const struct cprof_trace_sink *s, void *arg, size_t max_b
         goto out;
     }
     if (!pool) {
-        /* Mapped once, never unmapped (see the file comment). */
+        /* Mapped once, never unmapped (see the file comment), with room for
+         * the largest budget (the file tracer's default, 64 MiB) and
+         * THREAD_BUFFERS threads besides: only the pages used are resident. */
         pool_size = (uint32_t)(max_bytes / BUFFER_BYTES);
-        if (pool_size < 16)
-            pool_size = 16;
+        if (pool_size < POOL_MIN_PENDING)
+            pool_size = POOL_MIN_PENDING;
+        pool_size += THREAD_BUFFERS;
         void *p = mmap(NULL, (size_t)pool_size * BUFFER_BYTES, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (p == MAP_FAILED) {
@@ -853,15 +917,26 @@ int cprof__trace_begin(const struct cprof_trace_sink *s, void *arg, size_t max_b
         }
         pool = p;
         use_tsc = tsc_is_reliable();
+        sem_init(&writer_wake, 0, 0);
     }
-    /* Every buffer goes back on the free list for the new session. */
-    atomic_store(&free_list, 0);
-    atomic_store(&full_list, 0);
-    for (uint32_t i = pool_size; i-- > 0;) {
+    /* Every buffer is free again for the new session: handed out from
+     * index 0 (the pages an earlier session made resident) as needed. */
+    uint32_t used = atomic_load(&pool_fresh);
+    for (uint32_t i = 0; i < used; i++) {
         pool[i].len = 0;
         pool[i].owned = 0;
-        list_push(&free_list, i);
     }
+    atomic_store(&free_list, 0);
+    atomic_store(&full_list, 0);
+    atomic_store(&pool_fresh, 0);
+    atomic_store(&pending, 0);
+    pending_max = (uint32_t)(max_bytes / BUFFER_BYTES);
+    if (pending_max < 1)
+        pending_max = 1;
+    if (pending_max > pool_size - THREAD_BUFFERS)
+        pending_max = pool_size - THREAD_BUFFERS;
+    while (sem_trywait(&writer_wake) == 0) /* an earlier session's wake-up */
+        ;
     if (!stacks)
         stacks = cprof__samples_new(64 * 1024, 4 * 1024 * 1024);
     for (size_t i = 0; i < strings.n; i++)
@@ -1109,8 +1184,9 @@ static void record_unsent(struct recbuf *r, uint32_t gen)
     struct held *h = on_writer ? malloc((size_t)pool_size * sizeof *h) : NULL;
     uint32_t *l = h ? malloc((size_t)pool_size * sizeof *l) : NULL;
     uint32_t nh = 0, nl = 0;
-    struct recbuf prefixes = {0}; /* off the writer, or without memory */
-    for (uint32_t i = 0; i < pool_size; i++) {
+    struct recbuf prefixes = {0};             /* off the writer, or without memory */
+    uint32_t used = atomic_load(&pool_fresh); /* beyond: none handed out */
+    for (uint32_t i = 0; i < used; i++) {
         struct tbuf *t = &pool[i];
         uint32_t used = __atomic_load_n(&t->len, __ATOMIC_ACQUIRE);
         if (!t->owned || t->gen != gen || !used)
@@ -1197,6 +1273,7 @@ int cprof__trace_end(void)
     atomic_store(&tracing, 0);
     cprof__sync_consumer(CPROF_SYNC_TRACE, 0);
     pthread_mutex_unlock(&state_lock);
+    sem_post(&writer_wake); /* not the rest of its 20 ms */
     if (writer_running)
         pthread_join(writer, NULL);
     writer_running = 0;
@@ -1209,7 +1286,8 @@ int cprof__trace_end(void)
     record_strings(&r);
     drain_full(&r);
     uint32_t gen = atomic_load(&generation);
-    for (uint32_t i = 0; i < pool_size; i++) /* what threads were still writing */
+    uint32_t used = atomic_load(&pool_fresh);
+    for (uint32_t i = 0; i < used; i++) /* what threads were still writing */
         if (pool[i].owned && pool[i].gen == gen && pool[i].len)
             record_buffer(&r, &pool[i]);
     record_clock(&r);

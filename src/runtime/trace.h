@@ -21,8 +21,12 @@ struct cprof_trace_sink {
     void (*tick)(void *arg); /* optional: called by the writer after each flush */
 };
 
-/* Starts tracing into the sink, with at most max_bytes of event buffers
- * (rounded to whole 64 KiB buffers; fixed at the first start). */
+/* A thread's event buffer, the unit of the budget below. */
+#define TRACE_BUFFER_BYTES (64 * 1024)
+
+/* Starts tracing into the sink. max_bytes bounds the event buffers handed
+ * to the writer and not yet drained (whole 64 KiB buffers, at least one);
+ * each thread that traces holds one more buffer, its own. */
 int cprof__trace_begin(const struct cprof_trace_sink *sink, void *arg, size_t max_bytes);
 /* Stops tracing, writes what remains and the closing records, closes. */
 int cprof__trace_end(void);
