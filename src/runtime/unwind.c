@@ -1049,12 +1049,13 @@ static int step_cfi(const struct bounds *b, const struct row *row, struct regs *
     return 1;
 }
 
-/* The walk shared by both entry points. `skip` frames are walked but not
- * recorded. async-signal-safe: see cprof__unwind in the header. */
-static int walk(struct regs r, uint64_t *pcs, int max, int skip, uintptr_t stack_hi)
+/* The walk shared by the entry points. `skip` frames are walked but not
+ * recorded. exact: r.pc is an interrupted pc, not a return address.
+ * async-signal-safe: see cprof__unwind in the header. */
+static int walk(struct regs r, int exact, uint64_t *pcs, int max, int skip, uintptr_t stack_hi)
 {
     struct bounds b = {r.sp - 128, stack_hi};
-    int n = 0, exact = 1; /* exact: r.pc is an interrupted pc, not a return address */
+    int n = 0;
     if (max <= 0)
         return 0;
     atomic_fetch_add_explicit(&walkers, 1, memory_order_acquire);
@@ -1105,7 +1106,7 @@ int cprof__unwind(const void *ucontext, uint64_t *pcs, int max, uintptr_t stack_
         .sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP],
         .fp = (uintptr_t)uc->uc_mcontext.gregs[REG_RBP],
     };
-    return walk(r, pcs, max, 0, stack_hi);
+    return walk(r, 1, pcs, max, 0, stack_hi);
 }
 
 /* async-signal-safe: see the header. */
@@ -1113,7 +1114,7 @@ int cprof__unwind_regs(uintptr_t pc, uintptr_t sp, uintptr_t fp, uintptr_t stack
                        int max)
 {
     struct regs r = {pc, sp, fp};
-    return walk(r, pcs, max, 0, stack_hi ? stack_hi : cprof__stack_hi(sp));
+    return walk(r, 1, pcs, max, 0, stack_hi ? stack_hi : cprof__stack_hi(sp));
 }
 
 /* async-signal-safe: see the header. noinline: the registers read below must
@@ -1125,5 +1126,18 @@ __attribute__((noinline)) int cprof__unwind_here(uint64_t *pcs, int max, int ski
                      "movq %%rsp, %1\n\t"
                      "movq %%rbp, %2"
                      : "=r"(r.pc), "=r"(r.sp), "=r"(r.fp));
-    return walk(r, pcs, max, skip + 1, cprof__stack_hi(r.sp));
+    return walk(r, 1, pcs, max, skip + 1, cprof__stack_hi(r.sp));
+}
+
+/* async-signal-safe: see the header. */
+int cprof__unwind_caller(uintptr_t ra, uintptr_t sp, uintptr_t fp, uint64_t *pcs, int max)
+{
+    struct regs r = {ra, sp, fp};
+    uintptr_t stack_hi = cprof__stack_hi(sp);
+    /* An unknown stack (a thread's, before cprof learns its bounds) gives
+     * no frames, as cprof__unwind_here gives none past the frames it skips:
+     * not the caller's pc alone. */
+    if (!stack_hi)
+        return 0;
+    return walk(r, 0, pcs, max, 0, stack_hi);
 }

@@ -44,6 +44,13 @@ int cprof__unwind_here(uint64_t *pcs, int max, int skip);
 int cprof__unwind_regs(uintptr_t pc, uintptr_t sp, uintptr_t fp, uintptr_t stack_hi, uint64_t *pcs,
                        int max);
 
+/* Walks the calling thread's stack from a caller's frame: ra the address a
+ * call returns to in it, sp and fp its registers once returned there (a
+ * frame of the calling thread that is still live). The stack is the one
+ * cprof__unwind_here gives from that frame on (none when the thread's stack
+ * is unknown). async-signal-safe, like cprof__unwind. */
+int cprof__unwind_caller(uintptr_t ra, uintptr_t sp, uintptr_t fp, uint64_t *pcs, int max);
+
 /* Reads pc, sp and fp of the function it is inlined into (always). */
 static inline __attribute__((always_inline)) void cprof__capture_regs(uintptr_t *pc, uintptr_t *sp,
                                                                       uintptr_t *fp)
