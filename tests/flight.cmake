@@ -9,6 +9,15 @@ target_link_libraries(flight_gt PRIVATE cprof Threads::Threads)
 target_compile_options(flight_gt PRIVATE -O2)
 set_target_properties(flight_gt PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CPROF_TEST_DIR})
 
+# Two builds of one library, alike but for its function's name (plugin mode).
+foreach(which a b)
+  add_library(cprof_flight_plugin_${which} MODULE workloads/flight_plugin.c)
+  target_compile_definitions(cprof_flight_plugin_${which} PRIVATE PLUGIN_WAIT=plugin_wait_${which})
+  target_compile_options(cprof_flight_plugin_${which} PRIVATE -O2 -g)
+  set_target_properties(cprof_flight_plugin_${which} PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${CPROF_TEST_DIR})
+endforeach()
+target_link_libraries(flight_gt PRIVATE ${CMAKE_DL_LIBS})
+
 add_executable(flight_check workloads/flight_check.c)
 target_include_directories(flight_check PRIVATE ${PROJECT_SOURCE_DIR}/src/format)
 target_compile_options(flight_check PRIVATE -O2)
@@ -36,6 +45,8 @@ cprof_flight_test(flight-storm 120 test-flight-storm.sh)
 cprof_flight_test(flight-threshold 120 test-flight-threshold.sh)
 # No hole before a snapshot's end: a counting writer's logs run unbroken.
 cprof_flight_test(flight-gap 120 test-flight-gap.sh)
+# Symbols kept across snapshots are forgotten when a library is unloaded.
+cprof_flight_test(flight-plugin 60 test-flight-plugin.sh)
 # Snapshots while another thread forks; bad arguments and racing snapshots.
 cprof_flight_test(flight-fork 120 test-flight-fork.sh)
 cprof_flight_test(flight-bad 120 test-flight-bad.sh)

@@ -23,8 +23,9 @@
  * and the writer is woken when half of it waits (trace.c). The chunk per
  * thread is the 64 KiB buffer each tracing thread writes into.
  * A snapshot adds its own working memory, which does not depend on
- * max_bytes: the records that close it (strings, stacks, symbols: the
- * symbolizer peaks at ~17 MiB here, freed after), a copy of the events not
+ * max_bytes: the records that close it (strings, stacks, symbols: a
+ * symbolizer, built only for pcs no earlier snapshot named (trace.c keeps
+ * their records), peaks at ~17 MiB here, freed after), a copy of the events not
  * yet in the ring (the threads' buffers, and those handed over since the
  * flush that precedes the snapshot), and a 64 KiB staging buffer; the ring
  * itself is written to the file from where it is.

@@ -35,6 +35,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <link.h>
 #include <limits.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -986,8 +987,6 @@ out:
     return rc;
 }
 
-/* The names of the threads alive now, and the stacks and symbols the
- * events referred to: written last, so that the file is self-contained. */
 /* /proc/self/task/TID/schedstat: ns on a CPU, ns waiting on a run queue,
  * timeslices. 0, or -1 where the kernel has no schedstat (it needs
  * CONFIG_SCHED_INFO). */
@@ -1041,6 +1040,163 @@ static void record_threads(pid_t tid, void *arg)
 }
 
 /* The stacks the events referred to, and the symbols of their pcs. */
+/* ---- Symbols, kept across snapshots ------------------------------------------------------ */
+
+/* The SYMBOL record of every pc named so far this session, so that a
+ * flight-recorder snapshot builds a symbolizer only for pcs it has not seen:
+ * a symbolizer costs ~80 ms and ~17 MiB while it inflates glibc's debug info
+ * (docs/performance.md, "Flight recorder"), a cached record a copy. Keyed by
+ * pc while the set of loaded objects is the same (dl_iterate_phdr's counts
+ * of loads and unloads): after a dlopen or dlclose a pc may name another
+ * function, and the cache starts again. Under symbol_cache_lock: a snapshot
+ * and the end of a trace may both name symbols. */
+struct cached_symbol {
+    uint64_t pc;
+    size_t at; /* of its record in symbol_cache.records */
+    uint32_t len;
+};
+static struct {
+    struct cached_symbol *v; /* [0, sorted) by pc, then this call's additions */
+    size_t n, cap, sorted;
+    struct recbuf records;
+    unsigned long long loads, unloads;
+} symbol_cache;
+static pthread_mutex_t symbol_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int read_load_counts(struct dl_phdr_info *info, size_t size, void *out)
+{
+    (void)size;
+    unsigned long long *counts = out;
+    counts[0] = info->dlpi_adds;
+    counts[1] = info->dlpi_subs;
+    return 1; /* the counts are the same in every entry: the first will do */
+}
+
+static void symbol_cache_clear(void)
+{
+    free(symbol_cache.v);
+    free(symbol_cache.records.p);
+    memset(&symbol_cache, 0, sizeof symbol_cache);
+}
+
+/* Empties the cache if an object was loaded or unloaded since it was filled. */
+static void symbol_cache_check_objects(void)
+{
+    unsigned long long counts[2] = {0, 0};
+    dl_iterate_phdr(read_load_counts, counts);
+    if (counts[0] == symbol_cache.loads && counts[1] == symbol_cache.unloads)
+        return;
+    symbol_cache_clear();
+    symbol_cache.loads = counts[0];
+    symbol_cache.unloads = counts[1];
+}
+
+static int cmp_cached_symbol(const void *a, const void *b)
+{
+    uint64_t x = ((const struct cached_symbol *)a)->pc, y = ((const struct cached_symbol *)b)->pc;
+    return x < y ? -1 : x > y;
+}
+
+static const struct cached_symbol *symbol_cache_find(uint64_t pc)
+{
+    size_t lo = 0, hi = symbol_cache.sorted;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (symbol_cache.v[mid].pc < pc)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < symbol_cache.sorted && symbol_cache.v[lo].pc == pc ? &symbol_cache.v[lo] : NULL;
+}
+
+/* Keeps one record; found by later calls, after symbol_cache_sort. Without
+ * memory it is simply not kept. */
+static void symbol_cache_add(uint64_t pc, const uint8_t *record, size_t len)
+{
+    if (symbol_cache.n == symbol_cache.cap) {
+        size_t cap = symbol_cache.cap ? symbol_cache.cap * 2 : 1024;
+        struct cached_symbol *v = realloc(symbol_cache.v, cap * sizeof *v);
+        if (!v)
+            return;
+        symbol_cache.v = v;
+        symbol_cache.cap = cap;
+    }
+    size_t at = symbol_cache.records.len;
+    rec_bytes(&symbol_cache.records, record, len);
+    if (symbol_cache.records.len != at + len)
+        return;
+    symbol_cache.v[symbol_cache.n++] = (struct cached_symbol){pc, at, (uint32_t)len};
+}
+
+static void symbol_cache_sort(void)
+{
+    if (symbol_cache.sorted == symbol_cache.n)
+        return;
+    qsort(symbol_cache.v, symbol_cache.n, sizeof *symbol_cache.v, cmp_cached_symbol);
+    symbol_cache.sorted = symbol_cache.n;
+}
+
+/* One SYMBOL record: the frames (inlined first) that pc stands for. */
+static void record_symbol(struct recbuf *r, cprof_symbolizer *sym, uint64_t pc)
+{
+    const char *funcs[16], *files[16];
+    int64_t lines[16];
+    int n = 0;
+    if (pc >= CPROF_PSEUDO_BASE && pc < CPROF_PSEUDO(cprof__npseudo_names)) {
+        funcs[0] = cprof__pseudo_names[pc - CPROF_PSEUDO_BASE];
+        files[0] = "";
+        lines[0] = 0;
+        n = 1;
+    } else {
+        n = cprof__symbolize_frames(sym, pc, funcs, files, lines, 16);
+    }
+    size_t at = rec_begin(r, TRACE_REC_SYMBOL);
+    rec_u64(r, pc);
+    rec_u32(r, (uint32_t)n);
+    rec_u32(r, 0);
+    for (int f = 0; f < n; f++) {
+        rec_uvarint(r, (uint64_t)lines[f]);
+        rec_str(r, funcs[f]);
+        rec_str(r, files[f]);
+    }
+    rec_end(r, at);
+}
+
+/* The SYMBOL records of the sorted pcs (duplicates skipped): from the
+ * cache, and the others from a symbolizer built only if one is missing. */
+static void record_symbols(struct recbuf *r, const uint64_t *pcs, size_t npcs)
+{
+    pthread_mutex_lock(&symbol_cache_lock);
+    symbol_cache_check_objects();
+    cprof_symbolizer *sym = NULL;
+    int built = 0;
+    struct recbuf one = {0};
+    for (size_t i = 0; i < npcs; i++) {
+        if (i && pcs[i] == pcs[i - 1])
+            continue;
+        const struct cached_symbol *c = symbol_cache_find(pcs[i]);
+        if (c) {
+            rec_bytes(r, symbol_cache.records.p + c->at, c->len);
+            continue;
+        }
+        if (!built) {
+            sym = cprof__symbolizer_new();
+            built = 1;
+        }
+        if (!sym)
+            break;
+        one.len = 0;
+        record_symbol(&one, sym, pcs[i]);
+        rec_bytes(r, one.p, one.len);
+        symbol_cache_add(pcs[i], one.p, one.len);
+    }
+    cprof__symbolizer_free(sym);
+    free(one.p);
+    symbol_cache_sort();
+    pthread_mutex_unlock(&symbol_cache_lock);
+}
+
 static void record_stacks_and_symbols(struct recbuf *r)
 {
     if (!stacks)
@@ -1066,33 +1222,7 @@ static void record_stacks_and_symbols(struct recbuf *r)
     if (!pcs)
         return;
     qsort(pcs, npcs, sizeof *pcs, cmp_u64);
-    cprof_symbolizer *sym = cprof__symbolizer_new();
-    for (size_t i = 0; sym && i < npcs; i++) {
-        if (i && pcs[i] == pcs[i - 1])
-            continue;
-        const char *funcs[16], *files[16];
-        int64_t lines[16];
-        int n = 0;
-        if (pcs[i] >= CPROF_PSEUDO_BASE && pcs[i] < CPROF_PSEUDO(cprof__npseudo_names)) {
-            funcs[0] = cprof__pseudo_names[pcs[i] - CPROF_PSEUDO_BASE];
-            files[0] = "";
-            lines[0] = 0;
-            n = 1;
-        } else {
-            n = cprof__symbolize_frames(sym, pcs[i], funcs, files, lines, 16);
-        }
-        size_t at = rec_begin(r, TRACE_REC_SYMBOL);
-        rec_u64(r, pcs[i]);
-        rec_u32(r, (uint32_t)n);
-        rec_u32(r, 0);
-        for (int f = 0; f < n; f++) {
-            rec_uvarint(r, (uint64_t)lines[f]);
-            rec_str(r, funcs[f]);
-            rec_str(r, files[f]);
-        }
-        rec_end(r, at);
-    }
-    cprof__symbolizer_free(sym);
+    record_symbols(r, pcs, npcs);
     free(pcs);
 }
 
@@ -1101,6 +1231,7 @@ void cprof__trace_forget(void)
     atomic_store(&tracing, 0);
     writer_running = 0;
     pthread_mutex_init(&state_lock, NULL);
+    pthread_mutex_init(&symbol_cache_lock, NULL); /* the writer may have held it */
     cprof__sync_consumer(CPROF_SYNC_TRACE, 0);
 }
 
@@ -1302,6 +1433,9 @@ int cprof__trace_end(void)
     rec_end(&r, at);
     send_records(&r, 1);
     free(r.p);
+    pthread_mutex_lock(&symbol_cache_lock); /* no snapshot of this session will need it */
+    symbol_cache_clear();
+    pthread_mutex_unlock(&symbol_cache_lock);
     int rc = sink->close(sink_arg);
     cprof__heap_leave_internal();
     return rc;

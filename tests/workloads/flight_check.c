@@ -293,6 +293,32 @@ static void walk_events(const uint8_t *p, const uint8_t *end, uint64_t off)
     }
 }
 
+/* "symbol PC FUNC:LINE;..." (innermost first): a snapshot names a pc the
+ * same way whether its symbols were cached or just made (test-flight-many). */
+static void print_symbol(const uint8_t *p, const uint8_t *end, uint64_t off)
+{
+    if (end - p < 16)
+        fail("SYMBOL record too short at byte %" PRIu64, off);
+    uint64_t pc = get_u64(p);
+    uint64_t n = get_u32(p + 8);
+    p += 16;
+    printf("symbol %" PRIx64 " ", pc);
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t line, flen, filelen;
+        if (uvarint(&p, end, &line) < 0 || uvarint(&p, end, &flen) < 0 ||
+            flen > (uint64_t)(end - p))
+            fail("SYMBOL record cut short at byte %" PRIu64, off);
+        printf("%s%.*s:%" PRIu64, i ? ";" : "", (int)flen, (const char *)p, line);
+        p += flen;
+        if (uvarint(&p, end, &filelen) < 0 || filelen > (uint64_t)(end - p))
+            fail("SYMBOL record cut short at byte %" PRIu64, off);
+        p += filelen;
+    }
+    if (p != end)
+        fail("SYMBOL record has %td bytes too many at byte %" PRIu64, end - p, off);
+    printf("\n");
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -371,6 +397,9 @@ int main(int argc, char **argv)
             end_written = get_u64(body);
             end_lost = get_u64(body + 8);
             end_duration = get_u64(body + 16);
+            break;
+        case TRACE_REC_SYMBOL:
+            print_symbol(body, body + len, off);
             break;
         case TRACE_REC_NOTE:
             if (len < 8)

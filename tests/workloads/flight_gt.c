@@ -26,12 +26,18 @@
  *                                  without pause; 10 snapshots meanwhile:
  *                                  each must hold an unbroken run up to its end
  *   flight_gt bad DIR              bad arguments and racing snapshots
+ *   flight_gt plugin DIR LIB_A LIB_B
+ *                                  a wait inside LIB_A, a snapshot; LIB_A
+ *                                  unloaded, LIB_B loaded (at the same
+ *                                  address, usually) and the same; prints
+ *                                  where each was loaded
  *   flight_gt serve SECONDS STOPFILE
  *                                  threads writing regions until STOPFILE
  *                                  exists; the recorder comes from cprof run
  */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -695,6 +701,48 @@ static int mode_serve(double seconds, const char *stopfile)
     return 0;
 }
 
+/* ---- plugin --------------------------------------------------------------------------- */
+
+/* Loads `lib`, waits in its function `name`, snapshots into `path`, unloads
+ * it; prints the library's load address under `key`. */
+static int plugin_round(const char *lib, const char *name, const char *path, const char *key)
+{
+    void *h = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        fprintf(stderr, "flight_gt: %s\n", dlerror());
+        return -1;
+    }
+    void (*wait)(void) = (void (*)(void))dlsym(h, name);
+    Dl_info info;
+    if (!wait || !dladdr((void *)wait, &info)) {
+        fprintf(stderr, "flight_gt: no %s in %s\n", name, lib);
+        dlclose(h);
+        return -1;
+    }
+    printf("%s %p\n", key, info.dli_fbase);
+    for (int i = 0; i < 5; i++)
+        wait();
+    int rc = cprof_flight_write(path);
+    if (rc != 0)
+        fprintf(stderr, "flight_gt: %s\n", cprof_last_error());
+    dlclose(h);
+    return rc;
+}
+
+static int mode_plugin(const char *dir, const char *lib_a, const char *lib_b)
+{
+    if (cprof_flight_start(60000, 4 * MIB) != 0)
+        die("cprof_flight_start");
+    char a[4200], b[4200];
+    snprintf(a, sizeof a, "%s/plugin-a.cpt", dir);
+    snprintf(b, sizeof b, "%s/plugin-b.cpt", dir);
+    int rc = plugin_round(lib_a, "plugin_wait_a", a, "base_a");
+    if (rc == 0)
+        rc = plugin_round(lib_b, "plugin_wait_b", b, "base_b");
+    cprof_flight_stop();
+    return rc == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -715,9 +763,12 @@ int main(int argc, char **argv)
         return mode_bad(argv[2]);
     if (!strcmp(mode, "gap") && argc == 3)
         return mode_gap(argv[2]);
+    if (!strcmp(mode, "plugin") && argc == 5)
+        return mode_plugin(argv[2], argv[3], argv[4]);
     if (!strcmp(mode, "serve") && argc == 4)
         return mode_serve(atof(argv[2]), argv[3]);
-    fprintf(stderr, "usage: flight_gt history|flood|many|storm|fork|bad|gap|serve ARGS (see the "
-                    "source)\n");
+    fprintf(stderr,
+            "usage: flight_gt history|flood|many|storm|fork|bad|gap|plugin|serve ARGS (see the "
+            "source)\n");
     return 2;
 }
