@@ -240,14 +240,15 @@ static struct shard *shard_of(uintptr_t p)
  * every free of bench_heap mt, and an L2 miss on one in ten (docs/
  * performance.md, "Heap profiling"). It is sized for the sampled live blocks
  * instead: at the default rate they are about heap size / rate (a few dozen
- * for a heap of tens of MiB), so it starts with 4096 counters (4 KiB, 64
- * cache lines) and grows 4x whenever the live table holds more than one
- * block per FILTER_LOAD counters, which keeps false hits (a shard lock and a
- * probe for nothing) under about 1 in FILTER_LOAD frees. It stops at 1 Mi
+ * for a heap of tens of MiB), so it starts with 1024 counters (1 KiB, 16
+ * cache lines: 4 KiB still cost bench_heap mt 0.2 L1 misses per free) and
+ * grows 4x whenever the live table holds more than one block per
+ * FILTER_LOAD counters, which keeps false hits (a look at the block's shard,
+ * most often empty, for nothing) under about 1 in FILTER_LOAD frees. It stops at 1 Mi
  * counters: beyond, as at rate 1 (leak checking), nearly every free hits the
  * table anyway. Filters outgrown are never unmapped, as a free on another
  * thread may still be reading one; together they are a third of the last. */
-#define FILTER_MIN_BITS  12
+#define FILTER_MIN_BITS  10
 #define FILTER_MAX_BITS  20
 #define FILTER_GROW_BITS 2
 #define FILTER_LOAD      16
@@ -322,13 +323,19 @@ static struct filter *filter_new(unsigned bits)
     return f;
 }
 
-/* Shard lock held: whether the live table (estimated from this shard) has
- * outgrown the filter. The estimate is noisy while the table is small; a
- * grow too early only costs a few KiB. */
-static int filter_outgrown(const struct shard *s)
+/* The sampled blocks in the live table, all shards: whether the filter is
+ * outgrown is decided on it (one shard's count times SHARDS was too noisy for
+ * a small filter: a second block in one shard looked like a table of 128 and
+ * sent a thread into filter_grow, for nothing, on most samples). */
+static _Atomic size_t live_blocks;
+
+/* Whether the live table has outgrown the filter. */
+static int filter_outgrown(void)
 {
     const struct filter *f = atomic_load_explicit(&hooks.filter, memory_order_relaxed);
-    return f->shift > 64 - FILTER_MAX_BITS && s->n * SHARDS * FILTER_LOAD > filter_counters(f);
+    return f->shift > 64 - FILTER_MAX_BITS &&
+           atomic_load_explicit(&live_blocks, memory_order_relaxed) * FILTER_LOAD >
+               filter_counters(f);
 }
 
 static pthread_mutex_t filter_grow_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -416,6 +423,7 @@ static void shard_unlock(struct shard *s)
 static void shard_count(struct shard *s, int delta)
 {
     __atomic_store_n(&s->n, s->n + (size_t)delta, __ATOMIC_RELAXED); /* -1 wraps */
+    atomic_fetch_add_explicit(&live_blocks, (size_t)delta, memory_order_relaxed);
 }
 
 /* Whether the shard may hold p, without its lock: at the default rate a few
@@ -447,7 +455,7 @@ static void live_insert(uintptr_t p, uint64_t size, long stack)
         filter_add(p, 1);
     }
     s->slots[j] = (struct live_entry){p, size, stack};
-    int outgrown = filter_outgrown(s);
+    int outgrown = filter_outgrown();
     shard_unlock(s);
     if (outgrown)
         filter_grow();
