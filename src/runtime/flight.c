@@ -39,8 +39,8 @@
  * Triggers: region ends are timed on their own thread (trace.c keeps the
  * open regions per thread); task begin times are kept here, by task id,
  * because a task may end on another thread. A slow span only raises a
- * request; the tracer's writer thread writes the snapshot at its next tick,
- * so the program's thread never waits for a file. At most one triggered
+ * request and wakes the tracer's writer thread, which writes the snapshot
+ * at once, so the program's thread never waits for a file. At most one triggered
  * snapshot per min_age.
  *
  * Files (cprof_flight_write, triggers, signals, and HTTP, which answers
@@ -461,7 +461,7 @@ static int take_snapshot(const char *note, struct out *o)
 }
 
 /* A snapshot asked for on another thread (cprof_flight_write, HTTP) is
- * taken by the writer thread at its next tick, at most 20 ms away: only
+ * taken by the writer thread, woken for it (cprof__trace_tick_soon): only
  * there is it complete up to the moment asked for. */
 struct ask {
     const char *note;
@@ -506,7 +506,8 @@ static int snapshot_to(const char *note, struct out *o)
         return cprof__fail("flight recorder: a snapshot is already being written; try again");
     }
     asked = &a;
-    /* The writer ticks every 20 ms; if it has not taken the request in 2 s
+    cprof__trace_tick_soon();
+    /* The writer ticks now; if it has not taken the request in 2 s
      * (stopped, or starved), the snapshot is taken here, as complete as it
      * can be from this thread. Once taken, it is waited for. */
     uint64_t give_up = mono_ns() + 2000000000ULL;
@@ -648,6 +649,7 @@ void cprof__flight_span_ended(uint64_t name_id, uint64_t ticks)
                      (double)ns / 1e6, (double)t->threshold_ns / 1e6);
             snprintf(request_pattern, sizeof request_pattern, "%s", t->pattern);
             atomic_store(&requested, 1);
+            cprof__trace_tick_soon();
         }
         pthread_mutex_unlock(&task_lock);
         return;
@@ -700,11 +702,13 @@ CPROF_API int cprof_flight_trigger(const char *name, uint64_t threshold_ns,
 /* ---- Signal ------------------------------------------------------------------------------------
  */
 
-/* async-signal-safe: an atomic store. */
+/* async-signal-safe: an atomic store, and cprof__trace_tick_soon (an atomic
+ * store and sem_post, which POSIX lists as safe). */
 static void on_snapshot_signal(int sig, siginfo_t *si, void *uc)
 {
     (void)sig, (void)si, (void)uc;
     atomic_store(&requested, 2);
+    cprof__trace_tick_soon();
 }
 
 int cprof__flight_on_signal(int sig, const char *pattern)

@@ -833,8 +833,20 @@ static void flush_once(struct recbuf *r)
     send_records(r, 1);
 }
 
+/* Set with a wake-up: the tick is wanted now (a flight-recorder snapshot). */
+static _Atomic int tick_asked;
+
+void cprof__trace_tick_soon(void)
+{
+    if (!pool) /* writer_wake is initialised with the pool */
+        return;
+    atomic_store(&tick_asked, 1);
+    sem_post(&writer_wake);
+}
+
 /* Sleeps until the next tick, FLUSH_EVERY_NS away; when threads wake it
- * before (half of pending_max handed over), it drains and sleeps again. */
+ * before (half of pending_max handed over), it drains and sleeps again;
+ * when asked for the tick itself, it returns. */
 static void wait_for_tick(struct recbuf *r)
 {
     struct timespec until;
@@ -845,10 +857,13 @@ static void wait_for_tick(struct recbuf *r)
         until.tv_nsec -= 1000000000;
     }
     while (atomic_load(&tracing)) {
-        if (sem_clockwait(&writer_wake, CLOCK_MONOTONIC, &until) == 0)
+        if (sem_clockwait(&writer_wake, CLOCK_MONOTONIC, &until) == 0) {
+            if (atomic_exchange(&tick_asked, 0))
+                return;
             flush_once(r);
-        else if (errno != EINTR)
+        } else if (errno != EINTR) {
             return; /* ETIMEDOUT */
+        }
     }
 }
 

@@ -21,6 +21,11 @@ struct cprof_trace_sink {
     void (*tick)(void *arg); /* optional: called by the writer after each flush */
 };
 
+/* Wakes the writer thread for its tick now (its sink's tick: a snapshot
+ * waits there) instead of at the end of its 20 ms. async-signal-safe: an
+ * atomic store and sem_post. */
+void cprof__trace_tick_soon(void);
+
 /* A thread's event buffer, the unit of the budget below. */
 #define TRACE_BUFFER_BYTES (64 * 1024)
 
