@@ -217,8 +217,8 @@ static int ring_header(void *arg, const void *bytes, size_t len)
 }
 
 /* Whole records (trace.h), copied straight into the ring: no chunk is
- * assembled elsewhere. A write larger than the ring (a flush into a ring
- * smaller than the event buffer pool) is cut at record boundaries into
+ * assembled elsewhere. A write larger than the ring (a flush of a trace
+ * with many threads into a small ring) is cut at record boundaries into
  * pieces that fit; its oldest records then evict each other, as old
  * pieces do, and a thread's events stay a suffix (no hole). */
 static int ring_write(void *arg, const void *bytes, size_t len, int chunk_end)

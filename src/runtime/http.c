@@ -369,7 +369,7 @@ static enum MHD_Result serve_flight(struct MHD_Connection *c)
             "The flight recorder is not running (cprof run -flightrecorder=AGE,SIZE)\n");
     /* Into an unlinked file that libmicrohttpd sends from (and closes): the
      * snapshot then sits in the page cache, not in the process's memory, so
-     * the recorder keeps to its bound (max_bytes + its buffer pool) while a
+     * the recorder keeps to its bound (max_bytes + a buffer per thread) while a
      * slow client reads. Where no such file can be made, a buffer. */
     const char *dir = getenv("TMPDIR");
     int fd = open(dir && *dir ? dir : "/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
