@@ -21,6 +21,12 @@
 #                  sampling off runs first, to show the test itself is sound
 #                  (glibc alone does not deadlock or corrupt).
 #   signal-default the same at the default rate
+#   boot           the bootstrap arena (blocks handed out while the next
+#                  allocator is being found) forced into use with
+#                  CPROF_TEST_HEAP_BOOT=1 (glibc 2.36 does not use it): the
+#                  dynamic loader's message kept there is freed later
+#                  through free, which must recognise it; then the calloc
+#                  cases, exact as in that mode
 #   cxx            workloads/heap_cxx.cpp: new/delete, C++ names demangled
 #   own            cprof's own allocations (its thread records, ...) are
 #                  not in the program's profile
@@ -96,6 +102,16 @@ calloc)
     # 4096, calloc(0, 10), calloc(1000, 10)), all freed.
     expect_site "$T/edge.pb.gz" calloc_cases 4 18192 0 0
     edge calloc 524288
+    ;;
+boot)
+    export CPROF_TEST_HEAP_BOOT=1
+    for rate in 524288 1; do
+        edge boot $rate
+        grep -q 'the bootstrap arena is in use' "$T/err" ||
+            fail "boot at rate $rate: the bootstrap arena was not used: $(cat "$T/err")"
+    done
+    expect_site "$T/edge.pb.gz" calloc_cases 4 18192 0 0
+    unset CPROF_TEST_HEAP_BOOT
     ;;
 freenull)
     edge freenull 1

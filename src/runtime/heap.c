@@ -44,8 +44,10 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "cprof.h"
@@ -75,11 +77,23 @@
  *                 the live table, and their frees must still be counted;
  *   HOOK_SAMPLE   heap sampling is on;
  *   HOOK_COUNT    exact counting is on (see "Exact counting");
- *   HOOK_CLEAR    new blocks are cleared (leak checking).
+ *   HOOK_CLEAR    new blocks are cleared (leak checking);
+ *   HOOK_BOOT     a block was handed out from the bootstrap arena: free must
+ *                 recognise those (glibc 2.36's dlsym allocates nothing, so
+ *                 it is normally off, and free skips the range check).
  * malloc takes its fast path when the state is exactly HOOK_READY (with
- * HOOK_TRACKED ignored), free when HOOK_TRACKED is off. */
-enum { HOOK_READY = 1, HOOK_TRACKED = 2, HOOK_SAMPLE = 4, HOOK_COUNT = 8, HOOK_CLEAR = 16 };
+ * HOOK_TRACKED and HOOK_BOOT ignored), free when it is exactly HOOK_READY
+ * or HOOK_READY | HOOK_TRACKED (with the others ignored). */
+enum {
+    HOOK_READY = 1,
+    HOOK_TRACKED = 2,
+    HOOK_SAMPLE = 4,
+    HOOK_COUNT = 8,
+    HOOK_CLEAR = 16,
+    HOOK_BOOT = 32
+};
 #define HOOK_ALLOC_MASK (HOOK_READY | HOOK_SAMPLE | HOOK_COUNT | HOOK_CLEAR)
+#define HOOK_FREE_MASK  (HOOK_READY | HOOK_TRACKED | HOOK_BOOT)
 
 struct filter;
 
@@ -135,6 +149,9 @@ __attribute__((noinline)) static void *boot_alloc(size_t size, size_t align)
         if (start + size > sizeof boot_arena)
             return NULL;
     } while (!atomic_compare_exchange_weak(&boot_used, &at, start + size));
+    /* Before the block is out: whoever frees it got it after this store. */
+    if (!(hook_state() & HOOK_BOOT))
+        hook_set(HOOK_BOOT, 1);
     return boot_arena + start; /* static storage: already zeroed */
 }
 
@@ -156,6 +173,21 @@ static void resolve_next(void)
     hooks.next_aligned_alloc = (void *(*)(size_t, size_t))dlsym(RTLD_NEXT, "aligned_alloc");
     hooks.next_valloc = (void *(*)(size_t))dlsym(RTLD_NEXT, "valloc");
     hooks.next_pvalloc = (void *(*)(size_t))dlsym(RTLD_NEXT, "pvalloc");
+    /* For tests: a lookup that fails makes the dynamic loader allocate its
+     * error message now, from the bootstrap arena, as older C libraries'
+     * dlsym did on every call; glibc 2.36 allocates nothing here, and the
+     * bootstrap paths (HOOK_BOOT, free_slow) would go untested. */
+    const char *boot = getenv("CPROF_TEST_HEAP_BOOT");
+    if (boot && *boot == '1') {
+        dlsym(RTLD_NEXT, "cprof_no_such_symbol");
+        static const char used[] = "cprof: heap: the bootstrap arena is in use "
+                                   "(CPROF_TEST_HEAP_BOOT)\n";
+        /* The raw system call: cprof's own write() would look the C
+         * library's up with dlsym, which frees the loader's error now,
+         * before the allocator is ready; the test wants it freed after. */
+        if (atomic_load(&boot_used) && syscall(SYS_write, 2, used, sizeof used - 1) < 0)
+            boot = NULL; /* nothing to do: the test then says the path was not taken */
+    }
     hook_set(HOOK_READY, 1); /* seq_cst: after the pointers */
     atomic_store(&resolved, 2);
 }
@@ -847,9 +879,11 @@ __attribute__((noinline)) static void free_maybe_sampled(void *p)
     hooks.next_free(p);
 }
 
-__attribute__((noinline)) static void free_unready(void *p, unsigned s)
+/* Everything else: the next allocator not resolved yet, or a bootstrap
+ * block possibly among those freed (HOOK_BOOT). */
+__attribute__((noinline)) static void free_slow(void *p, unsigned s)
 {
-    if (!p)
+    if (!p || in_boot_arena(p)) /* a bootstrap block is not the allocator's: ignored */
         return;
     if ((s & HOOK_TRACKED) && maybe_sampled(p))
         account_free(p);
@@ -859,20 +893,20 @@ __attribute__((noinline)) static void free_unready(void *p, unsigned s)
 
 CPROF_API void free(void *p)
 {
-    if (in_boot_arena(p)) /* not the allocator's: ignored */
-        return;
-    unsigned s = hook_state();
-    if (__builtin_expect(!(s & HOOK_READY), 0)) {
-        free_unready(p, s);
+    unsigned s = hook_state() & HOOK_FREE_MASK;
+    if (__builtin_expect(s == HOOK_READY, 1)) {
+        hooks.next_free(p); /* free(NULL) included: the allocator's no-op */
         return;
     }
     /* HOOK_TRACKED: the filter exists (it is set before the flag). */
-    if ((s & HOOK_TRACKED) &&
-        filter_hit(atomic_load_explicit(&hooks.filter, memory_order_acquire), p)) {
-        free_maybe_sampled(p);
+    if (s == (HOOK_READY | HOOK_TRACKED)) {
+        if (filter_hit(atomic_load_explicit(&hooks.filter, memory_order_acquire), p))
+            free_maybe_sampled(p);
+        else
+            hooks.next_free(p);
         return;
     }
-    hooks.next_free(p); /* free(NULL) included: the allocator's no-op */
+    free_slow(p, s);
 }
 
 CPROF_API void *calloc(size_t n, size_t size)
