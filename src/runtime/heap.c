@@ -185,8 +185,8 @@ static void resolve_next(void)
         /* The raw system call: cprof's own write() would look the C
          * library's up with dlsym, which frees the loader's error now,
          * before the allocator is ready; the test wants it freed after. */
-        if (atomic_load(&boot_used) && syscall(SYS_write, 2, used, sizeof used - 1) < 0)
-            boot = NULL; /* nothing to do: the test then says the path was not taken */
+        if (atomic_load(&boot_used))
+            syscall(SYS_write, 2, used, sizeof used - 1);
     }
     hook_set(HOOK_READY, 1); /* seq_cst: after the pointers */
     atomic_store(&resolved, 2);
