@@ -564,8 +564,14 @@ NOIPA static void api_while_off(void)
     api_kept[1] = malloc(4321);
 }
 
+NOIPA static void api_on_again(void)
+{
+    api_kept[2] = malloc(2345);
+}
+
 /* Expected profile: api_while_on 1 allocation of 1234 bytes, freed;
- * api_while_off absent (allocated while off). */
+ * api_while_off absent (allocated while off); api_on_again 1 allocation of
+ * 2345 bytes, in use. */
 static void mode_api(void)
 {
     const char *out = flag("-out", NULL);
@@ -584,10 +590,12 @@ static void mode_api(void)
     CHECK(cprof_heap_set_rate(1) == 0);
     api_while_on();
     CHECK(cprof_heap_set_rate(0) == 0); /* off: not recorded */
-    api_while_off();
+    api_while_off();                    /* draws a countdown: threads count down while off too */
     CHECK(cprof_heap_set_rate(1) == 0);
     free(api_kept[0]); /* recorded as freed: sampled while on */
     api_kept[0] = NULL;
+    /* Recorded: the countdown drawn while off must not hide it. */
+    api_on_again();
     CHECK(cprof_heap_write(out) == 0);
 }
 

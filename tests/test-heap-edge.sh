@@ -147,6 +147,7 @@ api)
         fail "api: $(cat "$T/err")"
     check_heap_profile "$T/api.pb.gz" "api" 1
     expect_site "$T/api.pb.gz" api_while_on 1 1234 0 0
+    expect_site "$T/api.pb.gz" api_on_again 1 2345 1 2345
     [ "$(heap_flat "$T/api.pb.gz" alloc_objects api_while_off)" = 0 ] ||
         fail "api: an allocation made with the rate at 0 was recorded"
     ;;

@@ -12,16 +12,18 @@
  *   size S is sampled with probability 1 - exp(-S/rate) whatever its
  *   neighbours). Unsampled allocations cost one thread-local subtraction and
  *   compare, done before the call so that the hook tail-calls the next
- *   malloc. rate 1 samples every allocation (exact mode, leak checking).
+ *   malloc; every thread counts down whether sampling is on or not, which
+ *   spares the fast path a check of the state. rate 1 samples every
+ *   allocation (exact mode, leak checking).
  * - Sampled blocks are remembered in a live table (address -> stack, size),
  *   sharded by address under 64 mutexes. A free must not pay a hash lookup
  *   when it cannot hit, so a counting filter (one byte per bucket of
  *   addresses, in shared memory) says "certainly not sampled" with one load;
  *   only a non-zero counter leads to the table. The filter is sized for the
  *   sampled live blocks, few at the default rate, so that it stays in cache.
- * - The fast paths: what the hooks must do is one word (`hooks.state`), so
- *   that with profiling off malloc and free are one load, one compare and a
- *   tail call to the next allocator (see "The hooks' state").
+ * - The fast paths read no state: malloc's countdown and free's filter
+ *   themselves send a call to the slow path when it has more to do (see
+ *   "The hooks' state").
  * - Stacks are interned in a cprof_samples table with four counters per
  *   stack: allocations, bytes, frees, freed bytes (raw, sampled values; the
  *   profile writer un-samples them).
@@ -62,15 +64,14 @@
 #define MAX_HEAP_FRAMES (8 * 1024 * 1024)
 #define SHARDS          64
 /* Frames of cprof between an allocation and the program, left out of its
- * stack: the hook (malloc, ...) and sample_alloc. The stack's leaf is the
+ * stack: the hook (malloc, ...) and account_alloc. The stack's leaf is the
  * function that called malloc, as in Go's and heaptrack's profiles. */
 #define HOOK_FRAMES 2
 
 /* ---- The hooks' state and the next allocator ---------------------------------- */
 
-/* What the hooks must do, in one word, so that their fast path is one load
- * and one compare: every malloc and free of the program pays it, profiling
- * on or off.
+/* What the hooks must do, in one word; the fast paths do not read it, but
+ * two values derived from it (hooks.alloc_floor, hooks.free_filter, below).
  *   HOOK_READY    the next allocator is resolved (the next_* below are set);
  *   HOOK_TRACKED  the filter exists: free must look its block up. It stays
  *                 set when sampling stops: blocks sampled before are still in
@@ -80,10 +81,7 @@
  *   HOOK_CLEAR    new blocks are cleared (leak checking);
  *   HOOK_BOOT     a block was handed out from the bootstrap arena: free must
  *                 recognise those (glibc 2.36's dlsym allocates nothing, so
- *                 it is normally off, and free skips the range check).
- * malloc takes its fast path when the state is exactly HOOK_READY (with
- * HOOK_TRACKED and HOOK_BOOT ignored), free when it is exactly HOOK_READY
- * or HOOK_READY | HOOK_TRACKED (with the others ignored). */
+ *                 it is normally off). */
 enum {
     HOOK_READY = 1,
     HOOK_TRACKED = 2,
@@ -92,27 +90,56 @@ enum {
     HOOK_CLEAR = 16,
     HOOK_BOOT = 32
 };
-#define HOOK_ALLOC_MASK (HOOK_READY | HOOK_SAMPLE | HOOK_COUNT | HOOK_CLEAR)
-#define HOOK_FREE_MASK  (HOOK_READY | HOOK_TRACKED | HOOK_BOOT)
 
-struct filter;
+/* The free filter (see "Live table"). */
+struct filter {
+    unsigned shift;  /* 64 - log2(counters): the index is a hash's top bits */
+    uint8_t count[]; /* 1 << (64 - shift) counters */
+};
+
+/* free_filter's two fixed values, of two counters each (the index is the
+ * hash's top bit). */
+static struct filter filter_none = {63, {0, 0}};
+static struct filter filter_all = {63, {1, 1}};
 
 /* Everything the fast paths read, in one cache line written only when
- * profiling starts or stops (the state) or the filter grows: no write by the
- * hooks themselves shares it. */
+ * profiling starts or stops or the filter grows: no write by the hooks
+ * themselves shares it.
+ *
+ * The fast paths read no state word: each does the work that profiling
+ * needs of every call, whatever is on, and that work itself sends the call
+ * to the slow path when there is more to do. Checking a state first cost an
+ * allocation a load, a mask, a compare and a branch more while profiling
+ * was on (docs/performance.md, "Heap profiling").
+ * - malloc and calloc count down the thread's bytes until its next sample,
+ *   always, and take the slow path when the countdown reaches alloc_floor:
+ *   0 while the fast path may be taken (heap sampling on or off: with it
+ *   off, the slow path only draws a new countdown), INT64_MAX while every
+ *   allocation must take the slow path (the next allocator not resolved yet,
+ *   exact counting, leak checking's clearing).
+ * - free reads the counter of its block's address in free_filter, and takes
+ *   the slow path when it is not zero: the live table's filter while blocks
+ *   are tracked; filter_none, all zero, while none are; filter_all, never
+ *   zero, while free must do more (the next allocator not resolved yet, or
+ *   bootstrap blocks handed out).
+ * hooks_sync derives both from the state and the filter. */
 static struct {
-    _Atomic unsigned state;
-    _Atomic(struct filter *) filter; /* NULL until heap profiling first starts */
+    /* The first cache line: what the fast paths read. */
+    _Atomic int64_t alloc_floor;
+    _Atomic(struct filter *) free_filter;
     void *(*next_malloc)(size_t);
     void (*next_free)(void *);
     void *(*next_calloc)(size_t, size_t);
+    /* The slow paths'. */
+    _Atomic unsigned state;
+    _Atomic(struct filter *) filter; /* the live table's; NULL until heap profiling first starts */
     void *(*next_realloc)(void *, size_t);
     void *(*next_memalign)(size_t, size_t);
     int (*next_posix_memalign)(void **, size_t, size_t);
     void *(*next_aligned_alloc)(size_t, size_t);
     void *(*next_valloc)(size_t);
     void *(*next_pvalloc)(size_t);
-} hooks __attribute__((aligned(64)));
+} hooks __attribute__((aligned(64))) = {.alloc_floor = INT64_MAX, .free_filter = &filter_all};
 
 /* Acquire: HOOK_READY publishes the next_* pointers (a plain load on x86). */
 static inline unsigned hook_state(void)
@@ -120,12 +147,52 @@ static inline unsigned hook_state(void)
     return atomic_load_explicit(&hooks.state, memory_order_acquire);
 }
 
+/* Held by whoever changes the state or the filter, so that the fast paths'
+ * two words are always derived from the latest of both. Never taken by a
+ * fast path, nor while allocating. */
+static pthread_mutex_t hooks_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int64_t alloc_floor_for(unsigned s)
+{
+    int every_allocation = !(s & HOOK_READY) || (s & (HOOK_COUNT | HOOK_CLEAR));
+    return every_allocation ? INT64_MAX : 0;
+}
+
+static struct filter *free_filter_for(unsigned s, struct filter *tracked)
+{
+    if (!(s & HOOK_READY) || (s & HOOK_BOOT))
+        return &filter_all;
+    return (s & HOOK_TRACKED) && tracked ? tracked : &filter_none;
+}
+
+/* hooks_lock held. Release: HOOK_READY's next_* pointers and a new filter's
+ * counters are written before a fast path can be sent to them. */
+static void hooks_sync(void)
+{
+    unsigned s = atomic_load(&hooks.state);
+    struct filter *tracked = atomic_load_explicit(&hooks.filter, memory_order_relaxed);
+    atomic_store_explicit(&hooks.alloc_floor, alloc_floor_for(s), memory_order_release);
+    atomic_store_explicit(&hooks.free_filter, free_filter_for(s, tracked), memory_order_release);
+}
+
 static void hook_set(unsigned bit, int on)
 {
+    pthread_mutex_lock(&hooks_lock);
     if (on)
         atomic_fetch_or(&hooks.state, bit);
     else
         atomic_fetch_and(&hooks.state, ~bit);
+    hooks_sync();
+    pthread_mutex_unlock(&hooks_lock);
+}
+
+/* Publishes the live table's filter: the first, or a grown one. */
+static void filter_publish(struct filter *f)
+{
+    pthread_mutex_lock(&hooks_lock);
+    atomic_store_explicit(&hooks.filter, f, memory_order_release);
+    hooks_sync();
+    pthread_mutex_unlock(&hooks_lock);
 }
 
 static _Atomic int resolved; /* 0: not yet, 1: resolving, 2: done */
@@ -204,12 +271,20 @@ static inline int ready(void)
 
 /* ---- Sampling state ------------------------------------------------------------- */
 
-static _Atomic long sample_rate = 512 * 1024;
+#define DEFAULT_RATE (512 * 1024)
+
+static _Atomic long sample_rate = DEFAULT_RATE;
 static _Atomic(cprof_samples *) stacks;
 static _Atomic int64_t inuse_estimate;
 
+/* Every thread counts down, sampling on or off (see hooks): with sampling
+ * off, at the current rate or the default, so that a thread's countdown is
+ * a fair one whenever sampling starts. The epoch tells a countdown drawn
+ * before the latest start or change of rate (cprof__heap_start resets them
+ * all to 0) from the current draw. */
+static _Atomic unsigned countdown_epoch = 1;
 static __thread int64_t bytes_until_sample __attribute__((tls_model("initial-exec")));
-static __thread int countdown_drawn __attribute__((tls_model("initial-exec")));
+static __thread unsigned my_countdown_epoch __attribute__((tls_model("initial-exec")));
 static __thread int in_hook __attribute__((tls_model("initial-exec")));
 static __thread uint64_t rng_state __attribute__((tls_model("initial-exec")));
 
@@ -284,11 +359,6 @@ static struct shard *shard_of(uintptr_t p)
 #define FILTER_MAX_BITS  20
 #define FILTER_GROW_BITS 2
 #define FILTER_LOAD      16
-
-struct filter {
-    unsigned shift;  /* 64 - log2(counters): the index is a hash's top bits */
-    uint8_t count[]; /* 1 << (64 - shift) counters */
-};
 
 /* Fibonacci hashing of the address itself, not of p >> 4 as mix() does: the
  * low four bits are zero for every block, which only shifts the product's
@@ -399,7 +469,7 @@ static void filter_grow(void)
             for (size_t j = 0; j < shards[i].cap; j++)
                 if (shards[i].slots[j].ptr)
                     counter_add(f, shards[i].slots[j].ptr, 1);
-        atomic_store_explicit(&hooks.filter, f, memory_order_release);
+        filter_publish(f);
     }
     cprof__heap_unlock_live();
     if (!grow)
@@ -633,11 +703,11 @@ size_t cprof__heap_peak_copy(struct cprof_heap_peak_entry **out, uint64_t *bytes
 /* ---- The sampled paths ------------------------------------------------------------- */
 
 /* The allocation's stack, from the hook's caller on; inlined into
- * sample_alloc, whose frame it reads. libcprof keeps frame pointers
- * (-fno-omit-frame-pointer), so sample_alloc's frame holds the hook's frame
+ * account_alloc, whose frame it reads. libcprof keeps frame pointers
+ * (-fno-omit-frame-pointer), so account_alloc's frame holds the hook's frame
  * pointer, and the hook's frame the caller's frame pointer and return
  * address: the registers that the CFI walk would reach by stepping through
- * cprof__unwind_here, sample_alloc and the hook, three of the ~7 steps of a
+ * cprof__unwind_here, account_alloc and the hook, three of the ~7 steps of a
  * heap sample in bench_heap, at two loads instead of ~75 instructions each.
  * The stack is the same. A hook frame that is not just above this one (a
  * build without frame pointers) falls back to the full walk. */
@@ -651,15 +721,36 @@ static inline __attribute__((always_inline)) int unwind_allocation(uint64_t *pcs
     return cprof__unwind_caller(hook[1], (uintptr_t)(hook + 2), hook[0], pcs, CPROF_MAX_FRAMES);
 }
 
-/* The slow path of an allocation whose countdown ran out. noinline keeps
- * the fast path in each hook small; its frame is one of HOOK_FRAMES. */
-__attribute__((noinline)) static void sample_alloc(void *p, size_t size)
+static void count_alloc(size_t size);
+
+/* The allocation hooks' slow path, after the allocation: exact counting,
+ * the countdown, and a sample when the countdown runs out with sampling on
+ * (with it off, only a new countdown). Out of line, and called from the
+ * hook itself, not from a function of its, for two reasons: its frame is
+ * one of HOOK_FRAMES, the hook's the other (unwind_allocation); and the
+ * hook's fast path then has no thread-local address to keep for the slow
+ * path, so that GCC leaves it without a frame. */
+__attribute__((noinline)) static void account_alloc(void *p, size_t size)
 {
+    if (!p)
+        return;
+    unsigned on = hook_state();
+    if (__builtin_expect(on & HOOK_COUNT, 0))
+        count_alloc(size);
+    bytes_until_sample -= (int64_t)size;
+    if (__builtin_expect(bytes_until_sample > 0, 1))
+        return;
     long rate = atomic_load_explicit(&sample_rate, memory_order_relaxed);
-    if (!countdown_drawn && rate > 1) {
-        /* A thread's first countdown: without a draw, the first allocation
-         * of every thread would be sampled, biasing small sizes up. */
-        countdown_drawn = 1;
+    if (!(on & HOOK_SAMPLE)) {
+        bytes_until_sample = draw_countdown(rate > 1 ? rate : DEFAULT_RATE);
+        return;
+    }
+    unsigned epoch = atomic_load_explicit(&countdown_epoch, memory_order_relaxed);
+    if (my_countdown_epoch != epoch && rate > 1) {
+        /* A thread's first countdown at this rate: without a draw, the first
+         * allocation of every thread would be sampled, biasing small sizes
+         * up. */
+        my_countdown_epoch = epoch;
         bytes_until_sample = draw_countdown(rate) - (int64_t)size;
         if (bytes_until_sample > 0)
             return;
@@ -689,10 +780,9 @@ __attribute__((noinline)) static void sample_alloc(void *p, size_t size)
 
 /* Why not sampling at rate 1: it unwinds and records a stack for every
  * allocation, which would distort the ns/op it runs next to. Counting costs
- * nothing when off: the counting bit lives in hooks.state, so an allocation
- * with heap profiling and counting both off still pays the one compare it
- * always did. When on, each thread adds to counters of its own (a slot
- * taken on its first counted allocation and kept after it exits, so no
+ * nothing when off: counting sets hooks.alloc_floor, so an allocation with
+ * counting off pays nothing more than the countdown it always does. When on, each thread adds to
+ * counters of its own (a slot taken on its first counted allocation and kept after it exits, so no
  * count is lost),
  * with plain loads and stores: no locked instruction, no cache line shared
  * between threads, so a multi-threaded benchmark's ns/op is not skewed by
@@ -710,8 +800,8 @@ static _Atomic uint32_t count_nslots;
 static _Atomic int count_users; /* nested starts */
 static __thread struct count_slot *count_mine __attribute__((tls_model("initial-exec")));
 
-/* noinline: keeps the hooks' fast path small; it is not on the stack when
- * sample_alloc unwinds (it has returned by then), so HOOK_FRAMES holds. */
+/* noinline: keeps the hooks' slow path small; it is not on the stack when
+ * account_alloc unwinds (it has returned by then), so HOOK_FRAMES holds. */
 __attribute__((noinline)) static void count_alloc(size_t size)
 {
     if (in_hook) /* cprof's own allocations */
@@ -762,38 +852,23 @@ void cprof__heap_count_read(uint64_t *allocs, uint64_t *bytes)
 
 /* ---- End of exact counting ------------------------------------------------------------ */
 
-/* The sampling fast path, taken before the allocation so that the hook can
- * tail-call the next allocator: 1 when this allocation is not sampled (the
- * countdown goes on), 0 when it must take the slow path (account_alloc then
- * subtracts it and samples). An allocation that then fails has still used
- * up countdown: harmless, as the countdown is memoryless (a Poisson process
- * over the bytes asked for; each block that is allocated is still sampled
- * with probability 1 - exp(-size/rate)). */
+/* The allocation hooks' fast path, taken before the allocation so that the
+ * hook can tail-call the next allocator: 1 when this allocation may go
+ * straight to it (the countdown stays above hooks.alloc_floor), 0 when it
+ * must take the slow path (account_alloc then subtracts it, and samples).
+ * An allocation that then fails has still used up countdown: harmless, as
+ * the countdown is memoryless (a Poisson process over the bytes asked for;
+ * each block that is allocated is still sampled with probability
+ * 1 - exp(-size/rate)). The subtraction is unsigned, as a size above
+ * INT64_MAX must not overflow: such an allocation fails anyway. Acquire:
+ * a floor of 0 publishes the next_* pointers. */
 static inline int countdown_goes_on(size_t size)
 {
-    int64_t left = bytes_until_sample - (int64_t)size;
-    if (__builtin_expect(left <= 0, 0))
+    int64_t left = (int64_t)((uint64_t)bytes_until_sample - size);
+    if (__builtin_expect(left <= atomic_load_explicit(&hooks.alloc_floor, memory_order_acquire), 0))
         return 0;
     bytes_until_sample = left;
     return 1;
-}
-
-/* The allocation hooks' slow path, after the allocation: exact counting, and
- * the countdown of sampling. */
-static inline void account_alloc(void *p, size_t size)
-{
-    unsigned on = hook_state() & (HOOK_SAMPLE | HOOK_COUNT);
-    if (!p || !on)
-        return;
-    if (__builtin_expect(on & HOOK_COUNT, 0)) {
-        count_alloc(size);
-        if (!(on & HOOK_SAMPLE))
-            return;
-    }
-    bytes_until_sample -= (int64_t)size;
-    if (__builtin_expect(bytes_until_sample > 0, 1))
-        return;
-    sample_alloc(p, size);
 }
 
 static void account_free_entry(const struct live_entry *e)
@@ -848,19 +923,15 @@ void cprof__heap_clear_new_blocks(int on)
  * fast path pays that register's save and restore (shrink-wrapping fails). */
 #define slow_path_only(x) __asm__("" : "+r"(*(x)))
 
-/* malloc, free and calloc have fast paths: with profiling off, one load
- * of hooks.state, one compare and a tail call (no frame of cprof's); with
- * sampling on and the countdown going on, a thread-local subtraction and
- * compare more; free, while blocks are tracked, reads one filter counter.
- * malloc's and calloc's slow paths are inlined, not called, so that the
- * hook's frame is the one HOOK_FRAMES counts (free does not unwind). */
+/* malloc, free and calloc have fast paths without a frame of cprof's,
+ * profiling on or off: malloc's and calloc's a thread-local subtraction, a
+ * compare and a tail call; free's one filter counter read and a tail call
+ * (see hooks). Their slow paths are inlined, not called, so that the hook's
+ * frame is the one HOOK_FRAMES counts (free does not unwind). */
 
 CPROF_API void *malloc(size_t size)
 {
-    unsigned s = hook_state() & HOOK_ALLOC_MASK;
-    if (__builtin_expect(s == HOOK_READY, 1))
-        return hooks.next_malloc(size);
-    if (s == (HOOK_READY | HOOK_SAMPLE) && countdown_goes_on(size))
+    if (__builtin_expect(countdown_goes_on(size), 1))
         return hooks.next_malloc(size);
     slow_path_only(&size);
     if (!ready())
@@ -871,19 +942,20 @@ CPROF_API void *malloc(size_t size)
     return p;
 }
 
-/* free's slow paths, out of line so that its fast path needs no frame. */
-__attribute__((noinline)) static void free_maybe_sampled(void *p)
+/* free's slow path, out of line so that its fast path needs no frame:
+ * its block's counter was not zero in the filter `f`. */
+__attribute__((noinline)) static void free_slow(void *p, const struct filter *f)
 {
-    if (p) /* the live table's empty slots hold 0: never look NULL up */
+    if (!p) /* the live table's empty slots hold 0: never look NULL up */
+        return;
+    if (f != &filter_all) { /* the live table's filter: the block may be sampled */
         account_free(p);
-    hooks.next_free(p);
-}
-
-/* Everything else: the next allocator not resolved yet, or a bootstrap
- * block possibly among those freed (HOOK_BOOT). */
-__attribute__((noinline)) static void free_slow(void *p, unsigned s)
-{
-    if (!p || in_boot_arena(p)) /* a bootstrap block is not the allocator's: ignored */
+        hooks.next_free(p);
+        return;
+    }
+    /* Not resolved yet, or bootstrap blocks handed out. */
+    unsigned s = hook_state();
+    if ((s & HOOK_BOOT) && in_boot_arena(p)) /* not the allocator's: ignored */
         return;
     if ((s & HOOK_TRACKED) && maybe_sampled(p))
         account_free(p);
@@ -893,32 +965,23 @@ __attribute__((noinline)) static void free_slow(void *p, unsigned s)
 
 CPROF_API void free(void *p)
 {
-    unsigned s = hook_state() & HOOK_FREE_MASK;
-    if (__builtin_expect(s == HOOK_READY, 1)) {
+    const struct filter *f = atomic_load_explicit(&hooks.free_filter, memory_order_acquire);
+    if (__builtin_expect(!filter_hit(f, p), 1)) {
         hooks.next_free(p); /* free(NULL) included: the allocator's no-op */
         return;
     }
-    /* HOOK_TRACKED: the filter exists (it is set before the flag). */
-    if (s == (HOOK_READY | HOOK_TRACKED)) {
-        if (filter_hit(atomic_load_explicit(&hooks.filter, memory_order_acquire), p))
-            free_maybe_sampled(p);
-        else
-            hooks.next_free(p);
-        return;
-    }
-    free_slow(p, s);
+    free_slow(p, f);
 }
 
 CPROF_API void *calloc(size_t n, size_t size)
 {
-    /* calloc's blocks are zeroed already: HOOK_CLEAR does not concern it. */
-    unsigned s = hook_state() & (HOOK_ALLOC_MASK & ~HOOK_CLEAR);
+    /* calloc's blocks are zeroed already: leak checking's clearing does not
+     * concern it, but takes it to the slow path all the same. */
     size_t total;
-    if (__builtin_expect(s == HOOK_READY, 1))
+    if (__builtin_expect(!__builtin_mul_overflow(n, size, &total) && countdown_goes_on(total), 1))
         return hooks.next_calloc(n, size);
-    if (s == (HOOK_READY | HOOK_SAMPLE) && !__builtin_mul_overflow(n, size, &total) &&
-        countdown_goes_on(total))
-        return hooks.next_calloc(n, size);
+    slow_path_only(&n);
+    slow_path_only(&size);
     if (!ready()) {
         if (__builtin_mul_overflow(n, size, &total))
             return NULL;
@@ -1081,12 +1144,20 @@ int cprof__heap_start(long rate)
         return 0;
     }
     if (!atomic_load(&hooks.filter)) {
-        struct filter *f = filter_new(FILTER_MIN_BITS), *none = NULL;
+        struct filter *f = filter_new(FILTER_MIN_BITS);
         if (!f)
             return cprof__fail("heap profile: cannot map its filter: %s", strerror(errno));
-        if (!atomic_compare_exchange_strong(&hooks.filter, &none, f)) /* another start won */
+        /* Tracked before any block can be sampled (HOOK_SAMPLE). */
+        pthread_mutex_lock(&hooks_lock);
+        int first = !atomic_load(&hooks.filter); /* else another start won */
+        if (first) {
+            atomic_store(&hooks.filter, f);
+            atomic_fetch_or(&hooks.state, HOOK_TRACKED);
+            hooks_sync();
+        }
+        pthread_mutex_unlock(&hooks_lock);
+        if (!first)
             munmap(f, sizeof *f + filter_counters(f));
-        hook_set(HOOK_TRACKED, 1); /* before any block can be sampled (HOOK_SAMPLE) */
     }
     if (!atomic_load(&stacks)) {
         cprof_samples *t = cprof__samples_new(MAX_HEAP_STACKS, MAX_HEAP_FRAMES);
@@ -1096,9 +1167,14 @@ int cprof__heap_start(long rate)
     }
     cprof__unwind_refresh();
     long old = atomic_exchange(&sample_rate, rate);
+    int was_sampling = hook_state() & HOOK_SAMPLE;
     hook_set(HOOK_SAMPLE, 1);
-    if (rate < old) /* each thread's countdown was drawn at the old rate */
+    if (rate != old || !was_sampling) {
+        /* Each thread's countdown was drawn at the old rate, or while
+         * sampling was off: each draws anew at its next allocation. */
+        atomic_fetch_add(&countdown_epoch, 1);
         cprof__threads_each_countdown(reset_countdown);
+    }
     return 0;
 }
 
@@ -1110,10 +1186,12 @@ CPROF_API int cprof_heap_set_rate(long rate)
 static void atfork_prepare(void)
 {
     cprof__heap_lock_live();
+    pthread_mutex_lock(&hooks_lock);
 }
 
 static void atfork_parent(void)
 {
+    pthread_mutex_unlock(&hooks_lock);
     cprof__heap_unlock_live();
 }
 
@@ -1125,6 +1203,7 @@ static void atfork_child(void)
     /* Held only around a grow, which needs every shard lock: a fork can come
      * while another thread waits for them, holding this one. */
     pthread_mutex_init(&filter_grow_lock, NULL);
+    pthread_mutex_init(&hooks_lock, NULL);
 }
 
 void cprof__heap_init(void)
