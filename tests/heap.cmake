@@ -45,7 +45,7 @@ foreach(prog heapgt heap_leak_cycle heap_leak_roots heap_leak_interior heap_leak
 endforeach()
 cprof_heap_test(leak-status 180 test-leak-status.sh)
 # 4. Corners, each in a test of its own so that a failure names it.
-foreach(mode realloc align calloc boot freenull reallocarray usable xthread api cxx own)
+foreach(mode realloc align calloc boot freenull reallocarray usable tag xthread api cxx own)
   cprof_heap_test(heap-edge-${mode} 120 test-heap-edge.sh ${mode})
 endforeach()
 foreach(mode fork fork-leakcheck signal signal-default)

@@ -26,6 +26,7 @@
  *   signal       a SIGALRM handler that mallocs, at a high rate, while
  *                main mallocs in a loop (SECONDS of CPU: -seconds=S)
  *   api          cprof_heap_set_rate / cprof_heap_write contracts
+ *   tag          sampled blocks' tag: there when sampled, harmless by chance
  *
  * Each mode allocates from functions of its own (NOIPA), so that the
  * profile's figures per function are known; the expected values are in
@@ -280,6 +281,77 @@ NOIPA static void usable_sizes(void)
         fill(m, malloc_usable_size(m), 3);
         free(m);
     }
+}
+
+/* ---- Sampled blocks' tag ----------------------------------------------------------------------
+ */
+
+/* heap.c's SAMPLED_TAG: a sampled block carries it in the 8 bytes before it,
+ * and free looks up only blocks that do. tag_sampled checks that this copy
+ * is the library's, so that tag_by_chance tests what it means to. */
+#define SAMPLED_TAG 0x9c3b6f0e5a1d4c27ULL
+
+static uint64_t word_before(const void *p)
+{
+    uint64_t w;
+    memcpy(&w, (const char *)p - 16, sizeof w);
+    return w;
+}
+
+/* At rate 1: sampled, so tagged. */
+NOIPA static void tag_sampled(void)
+{
+    char *p = malloc(40);
+    CHECK(p && word_before(p) == SAMPLED_TAG);
+    free(p);
+    p = realloc(NULL, 0); /* as malloc(0): a block, not NULL */
+    CHECK(p);
+    free(p);
+}
+
+/* With nothing sampled: a block whose 8 bytes before hold the tag by
+ * chance (the last 8 of the block before it, in glibc's layout) is looked
+ * up, not found, and freed: glibc's per-thread cache hands it back at once.
+ * A free that kept it (the safe answer for a tagged block it cannot look
+ * up) or gave glibc a wrong address would fail here. */
+NOIPA static void tag_by_chance(void)
+{
+    enum { N = 1024 }; /* past the free chunks the heap holds already */
+    char *blocks[N], *a = NULL, *b = NULL;
+    for (int i = 0; i < N; i++) {
+        blocks[i] = malloc(24);
+        CHECK(blocks[i]);
+    }
+    for (int i = 0; i < N && !a; i++) /* two neighbours: b's chunk right after a's */
+        for (int j = 0; j < N; j++)
+            if (blocks[j] - blocks[i] == 32) {
+                a = blocks[i];
+                b = blocks[j];
+                blocks[j] = NULL;
+                break;
+            }
+    if (!a) {
+        printf("tag: no two neighbouring blocks: not checked\n");
+    } else {
+        uint64_t tag = SAMPLED_TAG;
+        memcpy(a + 16, &tag, sizeof tag);
+        CHECK(word_before(b) == SAMPLED_TAG);
+        free(b);
+        char *c = malloc(24);
+        CHECK(c == b);
+        free(c);
+        printf("tag: by chance checked\n");
+    }
+    for (int i = 0; i < N; i++)
+        free(blocks[i]);
+}
+
+static void mode_tag(void)
+{
+    tag_sampled();
+    CHECK(cprof_heap_set_rate(1L << 50) == 0);
+    tag_by_chance();
+    CHECK(cprof_heap_set_rate(1) == 0);
 }
 
 /* ---- Threads freeing each other's blocks ----------------------------------------------------- */
@@ -649,6 +721,8 @@ int main(int argc, char **argv)
         reallocarray_cases();
     else if (strcmp(mode, "usable") == 0)
         usable_sizes();
+    else if (strcmp(mode, "tag") == 0)
+        mode_tag();
     else if (strcmp(mode, "xthread") == 0)
         mode_xthread();
     else if (strcmp(mode, "fork") == 0)

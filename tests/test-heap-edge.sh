@@ -6,7 +6,7 @@
 # here) and at the default rate, and holds every profile to
 # check_heap_profile (Go's pprof reads it, and agrees with `cprof top`).
 #
-#   realloc align calloc freenull reallocarray usable xthread api
+#   realloc align calloc freenull reallocarray usable tag xthread api
 #                  test-heap-edge MODE, linked with libcprof (its API turns
 #                  sampling on and writes the profile)
 #   fork           fork while 3 threads allocate, under `cprof run
@@ -125,6 +125,10 @@ reallocarray)
 usable)
     edge usable 1
     edge usable 524288
+    ;;
+tag)
+    edge tag 1
+    grep -q "^tag: by chance checked" "$T/out" || fail "tag: the by-chance case did not run: $(cat "$T/out")"
     ;;
 xthread)
     edge xthread 1

@@ -3,7 +3,9 @@
  *
  * Every allocation function forwards to the next definition in the
  * process (glibc's, or tcmalloc/jemalloc when the program brings one), so
- * block layout and allocator behaviour do not change. Around that:
+ * that the allocator's behaviour does not change; only a sampled block (one
+ * in rate / size) is allocated with 16 bytes more, for a header before it.
+ * Around that:
  *
  * - Sampling, as Go and tcmalloc do: each thread counts down the bytes it
  *   allocates; when the countdown crosses zero the allocation is sampled and
@@ -16,13 +18,12 @@
  *   spares the fast path a check of the state. rate 1 samples every
  *   allocation (exact mode, leak checking).
  * - Sampled blocks are remembered in a live table (address -> stack, size),
- *   sharded by address under 64 mutexes. A free must not pay a hash lookup
- *   when it cannot hit, so a counting filter (one byte per bucket of
- *   addresses, in shared memory) says "certainly not sampled" with one load;
- *   only a non-zero counter leads to the table. The filter is sized for the
- *   sampled live blocks, few at the default rate, so that it stays in cache.
- * - The fast paths read no state: malloc's countdown and free's filter
- *   themselves send a call to the slow path when it has more to do (see
+ *   sharded by address under 64 mutexes. A free must not pay a lookup when
+ *   it cannot hit, so a sampled block carries a tag in the 8 bytes before it
+ *   (see "Sampled blocks"): free reads that word, where the allocator keeps
+ *   its own header, and only a tagged block leads to the table.
+ * - The fast paths read no state: malloc's countdown and free's look at the
+ *   tag themselves send a call to the slow path when it has more to do (see
  *   "The hooks' state").
  * - Stacks are interned in a cprof_samples table with four counters per
  *   stack: allocations, bytes, frees, freed bytes (raw, sampled values; the
@@ -37,7 +38,8 @@
  * `in_hook`.
  *
  * Locking: shard mutexes protect the live table; the stack table is
- * lock-free; `hooks.state`, `rate` and the filter pointer are atomics.
+ * lock-free; `hooks.state` and `rate` are atomics, and hooks_lock orders
+ * the writers of the state.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -64,47 +66,27 @@
 #define MAX_HEAP_FRAMES (8 * 1024 * 1024)
 #define SHARDS          64
 /* Frames of cprof between an allocation and the program, left out of its
- * stack: the hook (malloc, ...) and account_alloc. The stack's leaf is the
+ * stack: the hook (malloc, ...) and alloc_sampled. The stack's leaf is the
  * function that called malloc, as in Go's and heaptrack's profiles. */
 #define HOOK_FRAMES 2
 
 /* ---- The hooks' state and the next allocator ---------------------------------- */
 
 /* What the hooks must do, in one word; the fast paths do not read it, but
- * two values derived from it (hooks.alloc_floor, hooks.free_filter, below).
+ * two values derived from it (hooks.alloc_floor, hooks.free_to, below).
  *   HOOK_READY    the next allocator is resolved (the next_* below are set);
- *   HOOK_TRACKED  the filter exists: free must look its block up. It stays
- *                 set when sampling stops: blocks sampled before are still in
- *                 the live table, and their frees must still be counted;
  *   HOOK_SAMPLE   heap sampling is on;
  *   HOOK_COUNT    exact counting is on (see "Exact counting");
  *   HOOK_CLEAR    new blocks are cleared (leak checking);
  *   HOOK_BOOT     a block was handed out from the bootstrap arena: free must
  *                 recognise those (glibc 2.36's dlsym allocates nothing, so
  *                 it is normally off). */
-enum {
-    HOOK_READY = 1,
-    HOOK_TRACKED = 2,
-    HOOK_SAMPLE = 4,
-    HOOK_COUNT = 8,
-    HOOK_CLEAR = 16,
-    HOOK_BOOT = 32
-};
+enum { HOOK_READY = 1, HOOK_SAMPLE = 4, HOOK_COUNT = 8, HOOK_CLEAR = 16, HOOK_BOOT = 32 };
 
-/* The free filter (see "Live table"). */
-struct filter {
-    unsigned shift;  /* 64 - log2(counters): the index is a hash's top bits */
-    uint8_t count[]; /* 1 << (64 - shift) counters */
-};
-
-/* free_filter's two fixed values, of two counters each (the index is the
- * hash's top bit). */
-static struct filter filter_none = {63, {0, 0}};
-static struct filter filter_all = {63, {1, 1}};
+static void free_checked(void *p);
 
 /* Everything the fast paths read, in one cache line written only when
- * profiling starts or stops or the filter grows: no write by the hooks
- * themselves shares it.
+ * profiling starts or stops: no write by the hooks themselves shares it.
  *
  * The fast paths read no state word: each does the work that profiling
  * needs of every call, whatever is on, and that work itself sends the call
@@ -117,29 +99,28 @@ static struct filter filter_all = {63, {1, 1}};
  *   off, the slow path only draws a new countdown), INT64_MAX while every
  *   allocation must take the slow path (the next allocator not resolved yet,
  *   exact counting, leak checking's clearing).
- * - free reads the counter of its block's address in free_filter, and takes
- *   the slow path when it is not zero: the live table's filter while blocks
- *   are tracked; filter_none, all zero, while none are; filter_all, never
- *   zero, while free must do more (the next allocator not resolved yet, or
- *   bootstrap blocks handed out).
- * hooks_sync derives both from the state and the filter. */
+ * - free looks at the 8 bytes before its block for a sampled block's tag
+ *   (see "Sampled blocks"), and hands every other block to free_to: the
+ *   next allocator's free, or free_checked while the next allocator is not
+ *   resolved or bootstrap blocks are out.
+ * hooks_sync derives both from the state. */
 static struct {
     /* The first cache line: what the fast paths read. */
     _Atomic int64_t alloc_floor;
-    _Atomic(struct filter *) free_filter;
+    _Atomic(void (*)(void *)) free_to;
     void *(*next_malloc)(size_t);
-    void (*next_free)(void *);
     void *(*next_calloc)(size_t, size_t);
+    void *(*next_realloc)(void *, size_t);
     /* The slow paths'. */
     _Atomic unsigned state;
-    _Atomic(struct filter *) filter; /* the live table's; NULL until heap profiling first starts */
-    void *(*next_realloc)(void *, size_t);
+    void (*next_free)(void *);
     void *(*next_memalign)(size_t, size_t);
     int (*next_posix_memalign)(void **, size_t, size_t);
     void *(*next_aligned_alloc)(size_t, size_t);
     void *(*next_valloc)(size_t);
     void *(*next_pvalloc)(size_t);
-} hooks __attribute__((aligned(64))) = {.alloc_floor = INT64_MAX, .free_filter = &filter_all};
+    size_t (*next_usable_size)(void *);
+} hooks __attribute__((aligned(64))) = {.alloc_floor = INT64_MAX, .free_to = free_checked};
 
 /* Acquire: HOOK_READY publishes the next_* pointers (a plain load on x86). */
 static inline unsigned hook_state(void)
@@ -147,9 +128,9 @@ static inline unsigned hook_state(void)
     return atomic_load_explicit(&hooks.state, memory_order_acquire);
 }
 
-/* Held by whoever changes the state or the filter, so that the fast paths'
- * two words are always derived from the latest of both. Never taken by a
- * fast path, nor while allocating. */
+/* Held by whoever changes the state, so that the fast paths' two words are
+ * always derived from its latest value. Never taken by a fast path, nor
+ * while allocating. */
 static pthread_mutex_t hooks_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int64_t alloc_floor_for(unsigned s)
@@ -158,21 +139,18 @@ static int64_t alloc_floor_for(unsigned s)
     return every_allocation ? INT64_MAX : 0;
 }
 
-static struct filter *free_filter_for(unsigned s, struct filter *tracked)
+static void (*free_to_for(unsigned s))(void *)
 {
-    if (!(s & HOOK_READY) || (s & HOOK_BOOT))
-        return &filter_all;
-    return (s & HOOK_TRACKED) && tracked ? tracked : &filter_none;
+    return (s & HOOK_READY) && !(s & HOOK_BOOT) ? hooks.next_free : free_checked;
 }
 
-/* hooks_lock held. Release: HOOK_READY's next_* pointers and a new filter's
- * counters are written before a fast path can be sent to them. */
+/* hooks_lock held. Release: HOOK_READY's next_* pointers are written before
+ * a fast path can be sent to them. */
 static void hooks_sync(void)
 {
     unsigned s = atomic_load(&hooks.state);
-    struct filter *tracked = atomic_load_explicit(&hooks.filter, memory_order_relaxed);
     atomic_store_explicit(&hooks.alloc_floor, alloc_floor_for(s), memory_order_release);
-    atomic_store_explicit(&hooks.free_filter, free_filter_for(s, tracked), memory_order_release);
+    atomic_store_explicit(&hooks.free_to, free_to_for(s), memory_order_release);
 }
 
 static void hook_set(unsigned bit, int on)
@@ -182,15 +160,6 @@ static void hook_set(unsigned bit, int on)
         atomic_fetch_or(&hooks.state, bit);
     else
         atomic_fetch_and(&hooks.state, ~bit);
-    hooks_sync();
-    pthread_mutex_unlock(&hooks_lock);
-}
-
-/* Publishes the live table's filter: the first, or a grown one. */
-static void filter_publish(struct filter *f)
-{
-    pthread_mutex_lock(&hooks_lock);
-    atomic_store_explicit(&hooks.filter, f, memory_order_release);
     hooks_sync();
     pthread_mutex_unlock(&hooks_lock);
 }
@@ -240,6 +209,7 @@ static void resolve_next(void)
     hooks.next_aligned_alloc = (void *(*)(size_t, size_t))dlsym(RTLD_NEXT, "aligned_alloc");
     hooks.next_valloc = (void *(*)(size_t))dlsym(RTLD_NEXT, "valloc");
     hooks.next_pvalloc = (void *(*)(size_t))dlsym(RTLD_NEXT, "pvalloc");
+    hooks.next_usable_size = (size_t(*)(void *))dlsym(RTLD_NEXT, "malloc_usable_size");
     /* For tests: a lookup that fails makes the dynamic loader allocate its
      * error message now, from the bootstrap arena, as older C libraries'
      * dlsym did on every call; glibc 2.36 allocates nothing here, and the
@@ -267,6 +237,17 @@ static inline int ready(void)
     if (atomic_load(&resolved) == 0)
         resolve_next();
     return atomic_load(&resolved) == 2;
+}
+
+/* free's target while the next allocator is not resolved, or bootstrap
+ * blocks are out (HOOK_BOOT): a bootstrap block is not the allocator's, and
+ * is ignored. */
+static void free_checked(void *p)
+{
+    if (!p || in_boot_arena(p))
+        return;
+    if (ready())
+        hooks.next_free(p);
 }
 
 /* ---- Sampling state ------------------------------------------------------------- */
@@ -313,17 +294,22 @@ static int64_t draw_countdown(long rate)
 
 /* ---- Live table: sampled blocks by address -------------------------------------- */
 
+/* Sharded by address under SHARDS mutexes: a sample and a sampled block's
+ * free take one shard's lock. Nothing else takes them: free recognises a
+ * sampled block by its header (see "Sampled blocks") before it looks it up
+ * here. */
 struct live_entry {
-    uintptr_t ptr; /* 0: empty */
-    uint64_t size;
+    uintptr_t ptr; /* the program's pointer; 0: empty */
+    uint64_t size; /* as asked for */
     long stack;
+    size_t offset; /* from the allocator's block to ptr: 0, or the header's room */
 };
 
 struct shard {
     pthread_mutex_t lock;
     struct live_entry *slots;
     size_t cap; /* a power of two, or 0 */
-    size_t n;   /* written under the lock; read without it by live_remove */
+    size_t n;   /* written under the lock; read without it by live_lookup */
 } __attribute__((aligned(64)));
 
 static struct shard shards[SHARDS];
@@ -340,141 +326,10 @@ static struct shard *shard_of(uintptr_t p)
     return &shards[mix(p) % SHARDS];
 }
 
-/* The filter: one-byte counters, each the number of sampled live blocks
- * whose address hashes to it (saturating: at 255 it stays "maybe" for good).
- * Every free of a tracked process reads one counter at a random index, so
- * the filter must stay in cache: a fixed 1 MiB one cost an L1 miss on nearly
- * every free of bench_heap mt, and an L2 miss on one in ten (docs/
- * performance.md, "Heap profiling"). It is sized for the sampled live blocks
- * instead: at the default rate they are about heap size / rate (a few dozen
- * for a heap of tens of MiB), so it starts with 1024 counters (1 KiB, 16
- * cache lines: 4 KiB still cost bench_heap mt 0.2 L1 misses per free) and
- * grows 4x whenever the live table holds more than one block per
- * FILTER_LOAD counters, which keeps false hits (a look at the block's shard,
- * most often empty, for nothing) under about 1 in FILTER_LOAD frees. It stops at 1 Mi
- * counters: beyond, as at rate 1 (leak checking), nearly every free hits the
- * table anyway. Filters outgrown are never unmapped, as a free on another
- * thread may still be reading one; together they are a third of the last. */
-#define FILTER_MIN_BITS  10
-#define FILTER_MAX_BITS  20
-#define FILTER_GROW_BITS 2
-#define FILTER_LOAD      16
-
-/* Fibonacci hashing of the address itself, not of p >> 4 as mix() does: the
- * low four bits are zero for every block, which only shifts the product's
- * well-mixed bits up by four (the index takes its top bits), and every free
- * of a tracked process computes this: the shift saves two instructions. */
-static size_t filter_index(const struct filter *f, uintptr_t p)
-{
-    return (size_t)((uint64_t)p * 0x9e3779b97f4a7c15ULL >> f->shift);
-}
-
-static size_t filter_counters(const struct filter *f)
-{
-    return (size_t)1 << (64 - f->shift);
-}
-
-/* 0 means the block was certainly not sampled. Acquire: a grown filter's
- * counters were written before it was published. Why a block inserted after
- * a grow cannot be missed by a free that read the older filter: the insert
- * (under its shard lock) comes after the publication (made under every shard
- * lock), and the free of that block after the insert, so the free's load of
- * the pointer sees the new filter. */
-static inline int filter_hit(const struct filter *f, const void *p)
-{
-    return __atomic_load_n(&f->count[filter_index(f, (uintptr_t)p)], __ATOMIC_RELAXED) != 0;
-}
-
-static inline int maybe_sampled(const void *p)
-{
-    const struct filter *f = atomic_load_explicit(&hooks.filter, memory_order_acquire);
-    return f && filter_hit(f, p);
-}
-
-static void counter_add(struct filter *f, uintptr_t p, int delta)
-{
-    uint8_t *c = &f->count[filter_index(f, p)];
-    uint8_t v = __atomic_load_n(c, __ATOMIC_RELAXED);
-    for (;;) {
-        if (v == 255)
-            return; /* saturated: stays "maybe" for good */
-        uint8_t want = (uint8_t)(v + delta);
-        if (__atomic_compare_exchange_n(c, &v, want, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-            return;
-    }
-}
-
-/* Called with p's shard lock held, so that the filter cannot be replaced
- * meanwhile (filter_grow holds every shard lock). */
-static void filter_add(uintptr_t p, int delta)
-{
-    counter_add(atomic_load_explicit(&hooks.filter, memory_order_relaxed), p, delta);
-}
-
 static void *map_zeroed(size_t len)
 {
     void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     return p == MAP_FAILED ? NULL : p;
-}
-
-static struct filter *filter_new(unsigned bits)
-{
-    struct filter *f = map_zeroed(sizeof *f + ((size_t)1 << bits));
-    if (f)
-        f->shift = 64 - bits;
-    return f;
-}
-
-/* The sampled blocks in the live table, all shards: whether the filter is
- * outgrown is decided on it (one shard's count times SHARDS was too noisy for
- * a small filter: a second block in one shard looked like a table of 128 and
- * sent a thread into filter_grow, for nothing, on most samples). */
-static _Atomic size_t live_blocks;
-
-/* Whether the live table has outgrown the filter. */
-static int filter_outgrown(void)
-{
-    const struct filter *f = atomic_load_explicit(&hooks.filter, memory_order_relaxed);
-    return f->shift > 64 - FILTER_MAX_BITS &&
-           atomic_load_explicit(&live_blocks, memory_order_relaxed) * FILTER_LOAD >
-               filter_counters(f);
-}
-
-static pthread_mutex_t filter_grow_lock = PTHREAD_MUTEX_INITIALIZER;
-
-/* Replaces the filter with one FILTER_GROW_BITS larger, filled from the live
- * table under every shard lock (no insert or remove meanwhile; the memory is
- * mapped before, to hold them briefly). Called with no shard lock held,
- * inside cprof (in_hook set). Only the holder of filter_grow_lock replaces
- * the filter; a thread that finds another growing it moves on, and the
- * exact count, taken under the locks, decides. */
-static void filter_grow(void)
-{
-    if (pthread_mutex_trylock(&filter_grow_lock) != 0)
-        return;
-    struct filter *old = atomic_load_explicit(&hooks.filter, memory_order_relaxed);
-    unsigned bits = 64 - old->shift + FILTER_GROW_BITS;
-    struct filter *f = bits <= FILTER_MAX_BITS ? filter_new(bits) : NULL;
-    if (!f) {
-        pthread_mutex_unlock(&filter_grow_lock);
-        return;
-    }
-    cprof__heap_lock_live();
-    size_t live = 0;
-    for (int i = 0; i < SHARDS; i++)
-        live += shards[i].n;
-    int grow = live * FILTER_LOAD > filter_counters(old);
-    if (grow) { /* filled before it is published: a free may read it at once */
-        for (int i = 0; i < SHARDS; i++)
-            for (size_t j = 0; j < shards[i].cap; j++)
-                if (shards[i].slots[j].ptr)
-                    counter_add(f, shards[i].slots[j].ptr, 1);
-        filter_publish(f);
-    }
-    cprof__heap_unlock_live();
-    if (!grow)
-        munmap(f, sizeof *f + filter_counters(f));
-    pthread_mutex_unlock(&filter_grow_lock);
 }
 
 /* Shard lock held. Doubles the table; on failure the shard keeps its size. */
@@ -501,12 +356,9 @@ static int shard_grow(struct shard *s)
 }
 
 /* Non-zero while this thread holds (or is taking) shard locks. A signal
- * handler that interrupts it there and frees a block the filter cannot rule
- * out (a false hit is enough: a growing filter is crowded) must not wait for
- * a lock its own thread holds; it leaves the live table alone instead. A
- * sampled block freed that way stays in the table until its address is
- * freed again (the free is then counted late) or sampled again; it takes a
- * handler that frees a sampled block within those few microseconds. */
+ * handler that interrupts it there must not wait for a lock its own thread
+ * holds: it samples nothing, and a block it frees that may be sampled is
+ * left allocated (see release_sampled). */
 static __thread int shards_held __attribute__((tls_model("initial-exec")));
 
 static void shard_lock(struct shard *s)
@@ -521,68 +373,67 @@ static void shard_unlock(struct shard *s)
     shards_held--;
 }
 
-/* Shard lock held. An atomic store, for live_remove's read without the lock. */
+/* Shard lock held. An atomic store, for the reads without the lock. */
 static void shard_count(struct shard *s, int delta)
 {
     __atomic_store_n(&s->n, s->n + (size_t)delta, __ATOMIC_RELAXED); /* -1 wraps */
-    atomic_fetch_add_explicit(&live_blocks, (size_t)delta, memory_order_relaxed);
 }
 
 /* Whether the shard may hold p, without its lock: at the default rate a few
- * dozen sampled blocks spread over 64 shards, so that most of the filter's
- * false hits find their shard empty and need not take its lock. It cannot
- * miss p: p's insert (under the lock) happened before the program freed p,
- * and the count cannot drop to 0 while p is in. */
+ * dozen sampled blocks spread over 64 shards, so that most lookups of
+ * blocks that were not sampled (page-aligned ones, see "Sampled blocks")
+ * find their shard empty and need not take its lock. It cannot miss p: p's
+ * insert (under the lock) happened before the program got p, and the count
+ * cannot drop to 0 while p is in. */
 static int shard_may_hold(const struct shard *s)
 {
     return __atomic_load_n(&s->n, __ATOMIC_RELAXED) != 0;
 }
 
-/* Inside cprof (in_hook set): it may grow the filter, which maps memory. */
-static void live_insert(uintptr_t p, uint64_t size, long stack)
+/* Shard lock held: p's slot, or the empty slot where it would go. */
+static size_t shard_slot(const struct shard *s, uintptr_t p)
 {
-    if (shards_held) /* a signal handler interrupting the table (see shards_held) */
-        return;
-    struct shard *s = shard_of(p);
+    size_t mask = s->cap - 1, j = mix(p) / SHARDS & mask;
+    while (s->slots[j].ptr && s->slots[j].ptr != p)
+        j = (j + 1) & mask;
+    return j;
+}
+
+/* Inside cprof (in_hook set), shards_held 0. 0 when the table cannot grow. */
+static int live_insert(const struct live_entry *e)
+{
+    struct shard *s = shard_of(e->ptr);
     shard_lock(s);
     if ((s->n + 1) * 2 > s->cap && shard_grow(s) < 0) {
         shard_unlock(s);
-        return;
+        return 0;
     }
-    size_t j = mix(p) / SHARDS & (s->cap - 1);
-    while (s->slots[j].ptr && s->slots[j].ptr != p)
-        j = (j + 1) & (s->cap - 1);
-    if (!s->slots[j].ptr) {
+    size_t j = shard_slot(s, e->ptr);
+    if (!s->slots[j].ptr)
         shard_count(s, 1);
-        filter_add(p, 1);
-    }
-    s->slots[j] = (struct live_entry){p, size, stack};
-    int outgrown = filter_outgrown();
+    s->slots[j] = *e;
     shard_unlock(s);
-    if (outgrown)
-        filter_grow();
+    return 1;
 }
 
-/* Removes p; returns 1 with its entry if it was there. Linear probing with
- * backward-shift deletion keeps probe chains tombstone-free. */
-static int live_remove(uintptr_t p, struct live_entry *out)
+/* Removes p (take 1) or only reads its entry (take 0); returns 1 with its
+ * entry if it was there. Linear probing with backward-shift deletion keeps
+ * probe chains tombstone-free. shards_held 0. */
+static int live_lookup(uintptr_t p, struct live_entry *out, int take)
 {
-    if (shards_held) /* a signal handler interrupting the table (see shards_held) */
-        return 0;
     struct shard *s = shard_of(p);
     if (!shard_may_hold(s))
         return 0;
     shard_lock(s);
     int found = 0;
     if (s->cap) {
-        size_t mask = s->cap - 1, j = mix(p) / SHARDS & mask;
-        while (s->slots[j].ptr && s->slots[j].ptr != p)
-            j = (j + 1) & mask;
+        size_t mask = s->cap - 1, j = shard_slot(s, p);
         if (s->slots[j].ptr == p) {
             found = 1;
             *out = s->slots[j];
+        }
+        if (found && take) {
             shard_count(s, -1);
-            filter_add(p, -1);
             size_t hole = j;
             for (size_t k = (j + 1) & mask; s->slots[k].ptr; k = (k + 1) & mask) {
                 size_t home = mix(s->slots[k].ptr) / SHARDS & mask;
@@ -631,6 +482,56 @@ size_t cprof__heap_live_count(void)
         shard_unlock(&shards[i]);
     }
     return n;
+}
+
+/* ---- Sampled blocks: a header before each, for free to recognise ----------------- */
+
+/* A sampled block is allocated with room before it, and the 16 bytes just
+ * before the program's pointer hold a tag and the room's size. free reads
+ * the 8 bytes before every block it is given (glibc's own header there, the
+ * previous chunk's size field: glibc reads the next 8 bytes in the same
+ * cache line at once), and only a block that carries the tag goes to the
+ * live table. This replaced a filter of counters that every free read
+ * (docs/performance.md, "Heap profiling"): each sample and each sampled
+ * block's free wrote one of its cache lines, which the other cores then
+ * missed, and it cost free a multiply and a shift.
+ *
+ * The tag only says "look it up": the live table decides. A block whose
+ * 8 bytes before happen to hold the tag is looked up and not found, and,
+ * as one that did carry the tag but has no entry (neither can happen but
+ * by corruption), is left allocated rather than handed to the allocator
+ * with a wrong address: a leak, never a crash.
+ *
+ * Reading 16 bytes before a block is safe only within the block's page:
+ * another allocator than glibc's (the program's tcmalloc or jemalloc) may
+ * start a block at a page with nothing mapped below. So a pointer in the
+ * first 16 bytes of a page is looked up in the table without a look at the
+ * header; sampled blocks aligned to a page or more carry no header at all
+ * (offset 0), and are found that way. */
+#define SAMPLED_TAG    0x9c3b6f0e5a1d4c27ULL
+#define HEADER_ROOM    16
+#define PAGE_OFFSET(p) ((uintptr_t)(p)&4080) /* 0 within 16 bytes of a page start */
+
+static inline uint64_t word_before(const void *p)
+{
+    uint64_t w;
+    memcpy(&w, (const char *)p - HEADER_ROOM, sizeof w);
+    return w;
+}
+
+/* Whether p may be a sampled block (NULL included): one load from the
+ * allocator's header when p is not at a page's start. */
+static inline int may_be_sampled(const void *p)
+{
+    return !PAGE_OFFSET(p) || word_before(p) == SAMPLED_TAG;
+}
+
+static void header_write(char *p, size_t offset)
+{
+    if (!offset)
+        return;
+    uint64_t header[2] = {SAMPLED_TAG, offset};
+    memcpy(p - HEADER_ROOM, header, sizeof header);
 }
 
 /* ---- Peak: the in-use stacks when the estimated heap was largest -------------------- */
@@ -703,11 +604,11 @@ size_t cprof__heap_peak_copy(struct cprof_heap_peak_entry **out, uint64_t *bytes
 /* ---- The sampled paths ------------------------------------------------------------- */
 
 /* The allocation's stack, from the hook's caller on; inlined into
- * account_alloc, whose frame it reads. libcprof keeps frame pointers
- * (-fno-omit-frame-pointer), so account_alloc's frame holds the hook's frame
+ * alloc_sampled, whose frame it reads. libcprof keeps frame pointers
+ * (-fno-omit-frame-pointer), so alloc_sampled's frame holds the hook's frame
  * pointer, and the hook's frame the caller's frame pointer and return
  * address: the registers that the CFI walk would reach by stepping through
- * cprof__unwind_here, account_alloc and the hook, three of the ~7 steps of a
+ * cprof__unwind_here, alloc_sampled and the hook, three of the ~7 steps of a
  * heap sample in bench_heap, at two loads instead of ~75 instructions each.
  * The stack is the same. A hook frame that is not just above this one (a
  * build without frame pointers) falls back to the full walk. */
@@ -723,27 +624,21 @@ static inline __attribute__((always_inline)) int unwind_allocation(uint64_t *pcs
 
 static void count_alloc(size_t size);
 
-/* The allocation hooks' slow path, after the allocation: exact counting,
- * the countdown, and a sample when the countdown runs out with sampling on
- * (with it off, only a new countdown). Out of line, and called from the
- * hook itself, not from a function of its, for two reasons: its frame is
- * one of HOOK_FRAMES, the hook's the other (unwind_allocation); and the
- * hook's fast path then has no thread-local address to keep for the slow
- * path, so that GCC leaves it without a frame. */
-__attribute__((noinline)) static void account_alloc(void *p, size_t size)
+/* The allocation hooks' slow path, before the allocation: the countdown
+ * (the fast path left it for this one), and whether this allocation is to
+ * be sampled; with sampling off, a countdown that ran out is only drawn
+ * anew. noinline: the hooks' fast paths then have no thread-local address
+ * to keep for their slow paths, so that GCC leaves them without a frame.
+ * The subtraction is unsigned, as in countdown_goes_on. */
+__attribute__((noinline)) static int sample_this(size_t size)
 {
-    if (!p)
-        return;
-    unsigned on = hook_state();
-    if (__builtin_expect(on & HOOK_COUNT, 0))
-        count_alloc(size);
-    bytes_until_sample -= (int64_t)size;
+    bytes_until_sample = (int64_t)((uint64_t)bytes_until_sample - size);
     if (__builtin_expect(bytes_until_sample > 0, 1))
-        return;
+        return 0;
     long rate = atomic_load_explicit(&sample_rate, memory_order_relaxed);
-    if (!(on & HOOK_SAMPLE)) {
+    if (!(hook_state() & HOOK_SAMPLE)) {
         bytes_until_sample = draw_countdown(rate > 1 ? rate : DEFAULT_RATE);
-        return;
+        return 0;
     }
     unsigned epoch = atomic_load_explicit(&countdown_epoch, memory_order_relaxed);
     if (my_countdown_epoch != epoch && rate > 1) {
@@ -753,27 +648,124 @@ __attribute__((noinline)) static void account_alloc(void *p, size_t size)
         my_countdown_epoch = epoch;
         bytes_until_sample = draw_countdown(rate) - (int64_t)size;
         if (bytes_until_sample > 0)
-            return;
+            return 0;
     }
     bytes_until_sample = draw_countdown(rate);
+    /* Not cprof's own allocations, nor those of a signal handler that
+     * interrupts the live table. */
+    return !in_hook && !shards_held && atomic_load(&stacks);
+}
+
+/* How the hook allocates: ALLOC_ALIGNED with a power-of-two alignment. */
+enum alloc_kind { ALLOC_PLAIN, ALLOC_ZEROED, ALLOC_ALIGNED };
+
+static void *allocate(enum alloc_kind kind, size_t align, size_t size)
+{
+    if (kind == ALLOC_ZEROED)
+        return hooks.next_calloc(1, size);
+    if (kind == ALLOC_ALIGNED)
+        return hooks.next_memalign(align, size);
+    return hooks.next_malloc(size);
+}
+
+/* The room before a sampled block: the header's, or the alignment's when
+ * that is more; none for a block aligned to a page or more (found without
+ * a header: see "Sampled blocks"). */
+static size_t header_room(enum alloc_kind kind, size_t align)
+{
+    if (kind != ALLOC_ALIGNED || align <= HEADER_ROOM)
+        return HEADER_ROOM;
+    return align >= 4096 ? 0 : align;
+}
+
+/* A sampled allocation: the block with its header, its stack recorded, and
+ * its entry in the live table. Called from the hook itself: its frame and
+ * the hook's are HOOK_FRAMES (unwind_allocation). A block that cannot be
+ * recorded (the stack table or the live table full) is given back, and the
+ * program gets one without a header. */
+__attribute__((noinline)) static void *alloc_sampled(enum alloc_kind kind, size_t align,
+                                                     size_t size)
+{
+    size_t room = header_room(kind, align), total;
+    if (__builtin_add_overflow(size, room, &total)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    char *base = allocate(kind, align, total);
+    if (!base)
+        return NULL;
+    char *p = base + room;
     cprof_samples *t = atomic_load(&stacks);
-    if (in_hook || !t)
-        return;
     in_hook = 1;
     uint64_t pcs[CPROF_MAX_FRAMES];
     int n = unwind_allocation(pcs);
     long stack = cprof__samples_intern(t, pcs, n, cprof__labels_current());
-    if (stack >= 0) {
-        cprof__samples_add_value(t, stack, HEAP_ALLOC_COUNT, 1);
-        cprof__samples_add_value(t, stack, HEAP_ALLOC_BYTES, size);
-        live_insert((uintptr_t)p, size, stack);
-        int64_t now =
-            atomic_fetch_add_explicit(&inuse_estimate, (int64_t)size, memory_order_relaxed) +
-            (int64_t)size;
-        if (now >= atomic_load_explicit(&peak_trigger, memory_order_relaxed))
-            snapshot_peak(now);
+    struct live_entry e = {(uintptr_t)p, size, stack, room};
+    if (stack < 0 || !live_insert(&e)) {
+        hooks.next_free(base);
+        in_hook = 0;
+        return allocate(kind, align, size);
     }
+    header_write(p, room);
+    cprof__samples_add_value(t, stack, HEAP_ALLOC_COUNT, 1);
+    cprof__samples_add_value(t, stack, HEAP_ALLOC_BYTES, size);
+    int64_t now = atomic_fetch_add_explicit(&inuse_estimate, (int64_t)size, memory_order_relaxed) +
+                  (int64_t)size;
+    if (now >= atomic_load_explicit(&peak_trigger, memory_order_relaxed))
+        snapshot_peak(now);
     in_hook = 0;
+    return p;
+}
+
+static void account_free_entry(const struct live_entry *e)
+{
+    cprof_samples *t = atomic_load(&stacks);
+    if (!t)
+        return;
+    cprof__samples_add_value(t, e->stack, HEAP_FREE_COUNT, 1);
+    cprof__samples_add_value(t, e->stack, HEAP_FREE_BYTES, e->size);
+    atomic_fetch_sub_explicit(&inuse_estimate, (int64_t)e->size, memory_order_relaxed);
+}
+
+/* Before a block that may be sampled (may_be_sampled) goes back to the
+ * allocator (another thread may get the same address at once, so its entry
+ * must be gone first): 1 if it was sampled, its entry gone and *base the
+ * allocator's block; 0 if it was not (a block at a page's start, or one
+ * whose 8 bytes before held the tag by chance); -1 if that cannot be told
+ * (a signal handler that interrupts the live table on this thread), and the
+ * block must stay allocated: a leak, where guessing could crash. The tag is
+ * cleared: the memory, free, must not look sampled later. */
+static int release_sampled(void *p, char **base)
+{
+    if (shards_held)
+        return -1;
+    struct live_entry e;
+    in_hook++; /* a signal handler that allocates now passes through */
+    int found = live_lookup((uintptr_t)p, &e, 1);
+    if (found)
+        account_free_entry(&e);
+    in_hook--;
+    if (!found)
+        return 0;
+    if (e.offset)
+        memset((char *)p - HEADER_ROOM, 0, sizeof(uint64_t));
+    *base = (char *)p - e.offset;
+    return 1;
+}
+
+/* The size asked for a block that may be sampled, if it was: 1 with *size.
+ * -1 when that cannot be told (see release_sampled). */
+static int sampled_size(void *p, size_t *size)
+{
+    if (shards_held)
+        return -1;
+    struct live_entry e;
+    in_hook++;
+    int found = live_lookup((uintptr_t)p, &e, 0);
+    in_hook--;
+    if (found)
+        *size = e.size;
+    return found;
 }
 
 /* ---- Exact counting (the benchmark harness's -benchmem; bench_heapcount.h) ------------ */
@@ -801,7 +793,7 @@ static _Atomic int count_users; /* nested starts */
 static __thread struct count_slot *count_mine __attribute__((tls_model("initial-exec")));
 
 /* noinline: keeps the hooks' slow path small; it is not on the stack when
- * account_alloc unwinds (it has returned by then), so HOOK_FRAMES holds. */
+ * alloc_sampled unwinds (it has returned by then), so HOOK_FRAMES holds. */
 __attribute__((noinline)) static void count_alloc(size_t size)
 {
     if (in_hook) /* cprof's own allocations */
@@ -855,7 +847,7 @@ void cprof__heap_count_read(uint64_t *allocs, uint64_t *bytes)
 /* The allocation hooks' fast path, taken before the allocation so that the
  * hook can tail-call the next allocator: 1 when this allocation may go
  * straight to it (the countdown stays above hooks.alloc_floor), 0 when it
- * must take the slow path (account_alloc then subtracts it, and samples).
+ * must take the slow path (sample_this then subtracts it).
  * An allocation that then fails has still used up countdown: harmless, as
  * the countdown is memoryless (a Poisson process over the bytes asked for;
  * each block that is allocated is still sampled with probability
@@ -869,31 +861,6 @@ static inline int countdown_goes_on(size_t size)
         return 0;
     bytes_until_sample = left;
     return 1;
-}
-
-static void account_free_entry(const struct live_entry *e)
-{
-    cprof_samples *t = atomic_load(&stacks);
-    if (!t)
-        return;
-    cprof__samples_add_value(t, e->stack, HEAP_FREE_COUNT, 1);
-    cprof__samples_add_value(t, e->stack, HEAP_FREE_BYTES, e->size);
-    atomic_fetch_sub_explicit(&inuse_estimate, (int64_t)e->size, memory_order_relaxed);
-}
-
-/* Before a block that may have been sampled (maybe_sampled) goes back to
- * the allocator (another thread may get the same address at once, so the
- * entry must be gone first). noinline: rare at the default rate, and it
- * keeps free's fast path small. */
-__attribute__((noinline)) static void account_free(void *p)
-{
-    /* Inside cprof while a shard lock is held: a signal handler that
-     * allocates now must pass through, not wait for this lock. */
-    in_hook++;
-    struct live_entry e;
-    if (live_remove((uintptr_t)p, &e))
-        account_free_entry(&e);
-    in_hook--;
 }
 
 /* Leak checking clears new blocks, as valgrind in effect does by knowing
@@ -923,11 +890,18 @@ void cprof__heap_clear_new_blocks(int on)
  * fast path pays that register's save and restore (shrink-wrapping fails). */
 #define slow_path_only(x) __asm__("" : "+r"(*(x)))
 
+/* Exact counting of an allocation that succeeded. */
+static inline void count_if_on(const void *p, size_t size)
+{
+    if (p && __builtin_expect(hook_state() & HOOK_COUNT, 0))
+        count_alloc(size);
+}
+
 /* malloc, free and calloc have fast paths without a frame of cprof's,
  * profiling on or off: malloc's and calloc's a thread-local subtraction, a
- * compare and a tail call; free's one filter counter read and a tail call
- * (see hooks). Their slow paths are inlined, not called, so that the hook's
- * frame is the one HOOK_FRAMES counts (free does not unwind). */
+ * compare and a tail call; free's a look at the word before its block and
+ * a tail call (see hooks). Their slow paths call alloc_sampled themselves,
+ * so that the hook's frame is the one HOOK_FRAMES counts. */
 
 CPROF_API void *malloc(size_t size)
 {
@@ -936,41 +910,32 @@ CPROF_API void *malloc(size_t size)
     slow_path_only(&size);
     if (!ready())
         return boot_alloc(size, 16);
-    void *p = hooks.next_malloc(size);
+    void *p = sample_this(size) ? alloc_sampled(ALLOC_PLAIN, 0, size) : hooks.next_malloc(size);
     clear_new(p, size);
-    account_alloc(p, size);
+    count_if_on(p, size);
     return p;
 }
 
-/* free's slow path, out of line so that its fast path needs no frame:
- * its block's counter was not zero in the filter `f`. */
-__attribute__((noinline)) static void free_slow(void *p, const struct filter *f)
+/* free's slow path, out of line so that its fast path needs no frame. */
+__attribute__((noinline)) static void free_slow(void *p)
 {
-    if (!p) /* the live table's empty slots hold 0: never look NULL up */
+    if (!p)
         return;
-    if (f != &filter_all) { /* the live table's filter: the block may be sampled */
-        account_free(p);
-        hooks.next_free(p);
-        return;
-    }
-    /* Not resolved yet, or bootstrap blocks handed out. */
-    unsigned s = hook_state();
-    if ((s & HOOK_BOOT) && in_boot_arena(p)) /* not the allocator's: ignored */
-        return;
-    if ((s & HOOK_TRACKED) && maybe_sampled(p))
-        account_free(p);
-    if (ready())
-        hooks.next_free(p);
+    char *base;
+    int sampled = release_sampled(p, &base);
+    if (sampled > 0)
+        hooks.next_free(base);
+    else if (sampled == 0)
+        atomic_load_explicit(&hooks.free_to, memory_order_acquire)(p);
 }
 
 CPROF_API void free(void *p)
 {
-    const struct filter *f = atomic_load_explicit(&hooks.free_filter, memory_order_acquire);
-    if (__builtin_expect(!filter_hit(f, p), 1)) {
-        hooks.next_free(p); /* free(NULL) included: the allocator's no-op */
+    if (__builtin_expect(!may_be_sampled(p), 1)) {
+        atomic_load_explicit(&hooks.free_to, memory_order_acquire)(p);
         return;
     }
-    free_slow(p, f);
+    free_slow(p); /* free(NULL) included */
 }
 
 CPROF_API void *calloc(size_t n, size_t size)
@@ -982,16 +947,19 @@ CPROF_API void *calloc(size_t n, size_t size)
         return hooks.next_calloc(n, size);
     slow_path_only(&n);
     slow_path_only(&size);
-    if (!ready()) {
-        if (__builtin_mul_overflow(n, size, &total))
-            return NULL;
-        return boot_alloc(total, 16);
-    }
-    void *p = hooks.next_calloc(n, size);
-    account_alloc(p, n * size); /* no overflow: calloc returned a block */
+    int overflow = __builtin_mul_overflow(n, size, &total);
+    if (!ready())
+        return overflow ? NULL : boot_alloc(total, 16);
+    if (overflow) /* the allocator fails it, as it should */
+        return hooks.next_calloc(n, size);
+    void *p =
+        sample_this(total) ? alloc_sampled(ALLOC_ZEROED, 0, total) : hooks.next_calloc(n, size);
+    count_if_on(p, total);
     return p;
 }
 
+/* A sampled block never grows in place: it moves into a new block, sampled
+ * or not as the countdown says (a sampled block is one in rate / size). */
 CPROF_API void *realloc(void *p, size_t size)
 {
     if (in_boot_arena(p)) { /* a bootstrap block growing: move it to the real heap */
@@ -1004,23 +972,42 @@ CPROF_API void *realloc(void *p, size_t size)
     }
     if (!ready())
         return boot_alloc(size, 16);
-    struct live_entry e;
-    in_hook++; /* as in account_free */
-    int had = p && maybe_sampled(p) && live_remove((uintptr_t)p, &e);
-    in_hook--;
-    void *q = hooks.next_realloc(p, size);
-    if (!q && size && p) { /* failed: p is still allocated, and still sampled */
-        in_hook++;
-        if (had)
-            live_insert((uintptr_t)p, e.size, e.stack);
-        in_hook--;
+    size_t old = 0;
+    int sampled = p && may_be_sampled(p) ? sampled_size(p, &old) : 0;
+    if (sampled < 0) { /* cannot be told now (see release_sampled): fails, p kept */
+        errno = ENOMEM;
         return NULL;
     }
-    if (had)
-        account_free_entry(&e);
-    if (q && (!p || (had && size > e.size)))
-        clear_new((char *)q + (p ? e.size : 0), size - (p ? e.size : 0));
-    account_alloc(q, size);
+    if (!sampled && p) { /* the allocator's own realloc, unless the new block is sampled */
+        if (!sample_this(size)) {
+            void *q = hooks.next_realloc(p, size);
+            count_if_on(q, size);
+            return q;
+        }
+        old = hooks.next_usable_size(p);
+    } else if (!size && p) { /* glibc: realloc(p, 0) frees p */
+        free_slow(p);
+        return NULL;
+    } else if (!sample_this(size)) {
+        void *q = hooks.next_malloc(size);
+        clear_new(q, size);
+        count_if_on(q, size);
+        if (q && p) {
+            memcpy(q, p, old < size ? old : size);
+            free_slow(p);
+        }
+        return q;
+    }
+    void *q = alloc_sampled(ALLOC_PLAIN, 0, size);
+    clear_new(q, size);
+    count_if_on(q, size);
+    if (q && p) {
+        memcpy(q, p, old < size ? old : size);
+        if (sampled)
+            free_slow(p);
+        else
+            hooks.next_free(p);
+    }
     return q;
 }
 
@@ -1034,13 +1021,41 @@ CPROF_API void *reallocarray(void *p, size_t n, size_t size)
     return realloc(p, total);
 }
 
+CPROF_API size_t malloc_usable_size(void *p)
+{
+    if (!p || in_boot_arena(p) || !ready())
+        return 0;
+    if (may_be_sampled(p) && !shards_held) {
+        struct live_entry e;
+        in_hook++;
+        int found = live_lookup((uintptr_t)p, &e, 0);
+        in_hook--;
+        if (found)
+            return hooks.next_usable_size((char *)p - e.offset) - e.offset;
+    }
+    return hooks.next_usable_size(p);
+}
+
+/* The aligned allocations: sampled with a power-of-two alignment only (the
+ * others go to the allocator as they are, for its own answer). */
+static int sample_aligned(size_t align, size_t size)
+{
+    return align && !(align & (align - 1)) && sample_this(size);
+}
+
+static size_t page_size(void)
+{
+    return (size_t)sysconf(_SC_PAGESIZE);
+}
+
 CPROF_API void *memalign(size_t align, size_t size)
 {
     if (!ready())
         return boot_alloc(size, align);
-    void *p = hooks.next_memalign(align, size);
+    void *p = sample_aligned(align, size) ? alloc_sampled(ALLOC_ALIGNED, align, size)
+                                          : hooks.next_memalign(align, size);
     clear_new(p, size);
-    account_alloc(p, size);
+    count_if_on(p, size);
     return p;
 }
 
@@ -1050,21 +1065,29 @@ CPROF_API int posix_memalign(void **out, size_t align, size_t size)
         *out = boot_alloc(size, align);
         return *out ? 0 : ENOMEM;
     }
-    int rc = hooks.next_posix_memalign(out, align, size);
-    if (rc == 0) {
-        clear_new(*out, size);
-        account_alloc(*out, size);
+    if (align >= sizeof(void *) && sample_aligned(align, size)) {
+        void *p = alloc_sampled(ALLOC_ALIGNED, align, size);
+        if (!p)
+            return ENOMEM;
+        *out = p;
+    } else {
+        int rc = hooks.next_posix_memalign(out, align, size);
+        if (rc)
+            return rc;
     }
-    return rc;
+    clear_new(*out, size);
+    count_if_on(*out, size);
+    return 0;
 }
 
 CPROF_API void *aligned_alloc(size_t align, size_t size)
 {
     if (!ready())
         return boot_alloc(size, align);
-    void *p = hooks.next_aligned_alloc(align, size);
+    void *p = sample_aligned(align, size) ? alloc_sampled(ALLOC_ALIGNED, align, size)
+                                          : hooks.next_aligned_alloc(align, size);
     clear_new(p, size);
-    account_alloc(p, size);
+    count_if_on(p, size);
     return p;
 }
 
@@ -1072,9 +1095,11 @@ CPROF_API void *valloc(size_t size)
 {
     if (!ready())
         return boot_alloc(size, 4096);
-    void *p = hooks.next_valloc(size);
+    size_t page = page_size();
+    void *p = sample_aligned(page, size) ? alloc_sampled(ALLOC_ALIGNED, page, size)
+                                         : hooks.next_valloc(size);
     clear_new(p, size);
-    account_alloc(p, size);
+    count_if_on(p, size);
     return p;
 }
 
@@ -1082,9 +1107,12 @@ CPROF_API void *pvalloc(size_t size)
 {
     if (!ready())
         return boot_alloc(size, 4096);
-    void *p = hooks.next_pvalloc(size);
+    size_t page = page_size(), rounded = (size + page - 1) & ~(page - 1);
+    void *p = rounded >= size && sample_aligned(page, rounded)
+                  ? alloc_sampled(ALLOC_ALIGNED, page, rounded)
+                  : hooks.next_pvalloc(size);
     clear_new(p, size);
-    account_alloc(p, size);
+    count_if_on(p, size);
     return p;
 }
 
@@ -1143,22 +1171,6 @@ int cprof__heap_start(long rate)
         hook_set(HOOK_SAMPLE, 0);
         return 0;
     }
-    if (!atomic_load(&hooks.filter)) {
-        struct filter *f = filter_new(FILTER_MIN_BITS);
-        if (!f)
-            return cprof__fail("heap profile: cannot map its filter: %s", strerror(errno));
-        /* Tracked before any block can be sampled (HOOK_SAMPLE). */
-        pthread_mutex_lock(&hooks_lock);
-        int first = !atomic_load(&hooks.filter); /* else another start won */
-        if (first) {
-            atomic_store(&hooks.filter, f);
-            atomic_fetch_or(&hooks.state, HOOK_TRACKED);
-            hooks_sync();
-        }
-        pthread_mutex_unlock(&hooks_lock);
-        if (!first)
-            munmap(f, sizeof *f + filter_counters(f));
-    }
     if (!atomic_load(&stacks)) {
         cprof_samples *t = cprof__samples_new(MAX_HEAP_STACKS, MAX_HEAP_FRAMES);
         if (!t)
@@ -1202,7 +1214,6 @@ static void atfork_child(void)
     shards_held = 0; /* atfork_prepare took them all; they are new now */
     /* Held only around a grow, which needs every shard lock: a fork can come
      * while another thread waits for them, holding this one. */
-    pthread_mutex_init(&filter_grow_lock, NULL);
     pthread_mutex_init(&hooks_lock, NULL);
 }
 
