@@ -7,6 +7,8 @@
 # check_heap_profile (Go's pprof reads it, and agrees with `cprof top`).
 #
 #   realloc align calloc freenull reallocarray usable tag xthread api
+#   tcmalloc       realloc align freenull reallocarray usable xthread with
+#                  tcmalloc as the next allocator (LD_PRELOAD after libcprof)
 #                  test-heap-edge MODE, linked with libcprof (its API turns
 #                  sampling on and writes the profile)
 #   fork           fork while 3 threads allocate, under `cprof run
@@ -125,6 +127,26 @@ reallocarray)
 usable)
     edge usable 1
     edge usable 524288
+    ;;
+tcmalloc)
+    # Another allocator behind cprof's hooks, as when the program brings its
+    # own: sampled blocks' headers and free's look at the word before a
+    # block must hold there too, where a block may start a page with nothing
+    # mapped below (tcmalloc's spans are pages). google-perftools is one of
+    # scripts/setup.sh's packages.
+    tc=/usr/lib/x86_64-linux-gnu/libtcmalloc.so.4
+    [ -e "$tc" ] || { echo "tcmalloc: $tc not installed: skipped"; exit 77; }
+    # Each run's exit status and last line; one profile read by Go's pprof
+    # (that check takes seconds, the runs a fraction of one).
+    for m in realloc align freenull reallocarray usable xthread; do
+        for rate in 1 524288; do
+            LD_PRELOAD="$CPROF_LIBRARY $tc" timeout -k 5 120 "$edge" $m -rate=$rate \
+                -out="$T/edge.pb.gz" >"$T/out" 2>"$T/err" ||
+                fail "tcmalloc: $m at rate $rate: exit status $?: $(cat "$T/err")"
+            grep -q "^$m: ok" "$T/out" || fail "tcmalloc: $m at rate $rate: did not finish"
+        done
+    done
+    check_heap_profile "$T/edge.pb.gz" "tcmalloc: xthread" 524288
     ;;
 tag)
     edge tag 1
