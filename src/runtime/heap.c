@@ -763,18 +763,15 @@ static int release_sampled(void *p, char **base)
     return 1;
 }
 
-/* The size asked for a block that may be sampled, if it was: 1 with *size.
- * -1 when that cannot be told (see release_sampled). */
-static int sampled_size(void *p, size_t *size)
+/* The entry of a block that may be sampled, if it was: 1 with *e. -1 when
+ * that cannot be told (see release_sampled). */
+static int sampled_entry(void *p, struct live_entry *e)
 {
     if (shards_held)
         return -1;
-    struct live_entry e;
     in_hook++;
-    int found = live_lookup((uintptr_t)p, &e, 0);
+    int found = live_lookup((uintptr_t)p, e, 0);
     in_hook--;
-    if (found)
-        *size = e.size;
     return found;
 }
 
@@ -982,8 +979,9 @@ CPROF_API void *realloc(void *p, size_t size)
     }
     if (!ready())
         return boot_alloc(size, 16);
-    size_t old = 0;
-    int sampled = p && may_be_sampled(p) ? sampled_size(p, &old) : 0;
+    struct live_entry e = {0};
+    int sampled = p && may_be_sampled(p) ? sampled_entry(p, &e) : 0;
+    size_t old = e.size;
     if (sampled < 0) { /* cannot be told now (see release_sampled): fails, p kept */
         errno = ENOMEM;
         return NULL;
@@ -1035,14 +1033,9 @@ CPROF_API size_t malloc_usable_size(void *p)
 {
     if (!p || in_boot_arena(p) || !ready())
         return 0;
-    if (may_be_sampled(p) && !shards_held) {
-        struct live_entry e;
-        in_hook++;
-        int found = live_lookup((uintptr_t)p, &e, 0);
-        in_hook--;
-        if (found)
-            return hooks.next_usable_size((char *)p - e.offset) - e.offset;
-    }
+    struct live_entry e;
+    if (may_be_sampled(p) && sampled_entry(p, &e) > 0)
+        return hooks.next_usable_size((char *)p - e.offset) - e.offset;
     return hooks.next_usable_size(p);
 }
 
